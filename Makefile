@@ -1,0 +1,34 @@
+# netbox_ssl: PGXS build of the PostgreSQL extension.
+#   make && sudo make install      build and install into the server found by pg_config
+#   make installcheck              pg_regress + isolation tests against a running server
+# The C++ core's unit tests, fuzzers and benchmarks are built by CMakeLists.txt.
+
+EXTENSION = netbox_ssl
+MODULE_big = netbox_ssl
+OBJS = \
+	src/core/certificate.o \
+	src/core/encoding.o \
+	src/pg/module.o \
+	src/pg/certificate_input.o \
+	src/pg/janus.o
+DATA = $(wildcard src/sql/netbox_ssl--*.sql)
+PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
+
+REGRESS = parse import janus errors transactions
+REGRESS_OPTS = --inputdir=test/regress --outputdir=test/regress
+ISOLATION = renew_race
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
+
+PG_CONFIG ?= pg_config
+# PGXS adds -fPIC for C only; the module is linked by the C compiler, so the
+# C++ runtime and libcrypto are named explicitly.
+# PostgreSQL headers are not -Wextra clean in C++, so they are system headers.
+PG_CXXFLAGS = -std=c++17 -fPIC -Wall -Wextra -Werror -I$(CURDIR)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
+SHLIB_LINK = -lcrypto -lstdc++
+# Debian builds PostgreSQL with LLVM JIT, which would also compile every
+# source to bitcode with clang; the extension gains nothing from inlining
+# into JIT-compiled expressions, so bitcode is not built.
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

@@ -1,0 +1,488 @@
+// Certificate parsing: PEM/DER bytes in, CertificateInfo out.
+//
+// Every OpenSSL object is owned by a unique_ptr with its matching free
+// function, and the OpenSSL error queue is empty whenever we return or throw:
+// the backend shares the queue with PostgreSQL's own TLS code.
+#include "core/certificate.hpp"
+
+#include "core/encoding.hpp"
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+namespace netbox_ssl {
+namespace {
+
+template <typename T, void (*Free)(T*)>
+struct Deleter {
+    void operator()(T* p) const noexcept { Free(p); }
+};
+template <typename T, void (*Free)(T*)>
+using Owned = std::unique_ptr<T, Deleter<T, Free>>;
+
+using X509Ptr = Owned<X509, X509_free>;
+using BioPtr = Owned<BIO, BIO_free_all>;
+using GeneralNamesPtr = Owned<GENERAL_NAMES, GENERAL_NAMES_free>;
+using BasicConstraintsPtr = Owned<BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free>;
+using OctetStringPtr = Owned<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>;
+using AuthorityKeyIdPtr = Owned<AUTHORITY_KEYID, AUTHORITY_KEYID_free>;
+using Pkcs8Ptr = Owned<PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free>;
+using X509SigPtr = Owned<X509_SIG, X509_SIG_free>;
+using PkeyPtr = Owned<EVP_PKEY, EVP_PKEY_free>;
+using Pkcs12Ptr = Owned<PKCS12, PKCS12_free>;
+
+// Leaves the OpenSSL error queue empty on every exit path, including throws.
+struct ErrorQueueGuard {
+    ErrorQueueGuard() { ERR_clear_error(); }
+    ~ErrorQueueGuard() { ERR_clear_error(); }
+    ErrorQueueGuard(const ErrorQueueGuard&) = delete;
+    ErrorQueueGuard& operator=(const ErrorQueueGuard&) = delete;
+};
+
+// The first queued reason is the one that explains the failure; the rest are
+// the decoder unwinding. Only the fixed reason string is kept, never data.
+std::string take_openssl_reason() {
+    unsigned long code = ERR_get_error();
+    std::string reason;
+    if (code != 0) {
+        const char* text = ERR_reason_error_string(code);
+        if (text != nullptr) reason = std::string("OpenSSL reports: ") + text + ".";
+    }
+    ERR_clear_error();
+    return reason;
+}
+
+[[noreturn]] void malformed(const std::string& message, std::string detail = {}) {
+    throw Error(ErrorKind::Malformed, message, std::move(detail));
+}
+
+const EVP_MD* sha256() {
+    // Fetched once per process and deliberately never freed: explicit fetches
+    // avoid OpenSSL 3's per-call implicit lookup.
+    static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md != nullptr ? md : EVP_sha256();
+}
+
+std::string sha256_hex(const unsigned char* data, std::size_t len) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    if (EVP_Digest(data, len, digest, &digest_len, sha256(), nullptr) != 1) {
+        throw Error(ErrorKind::Internal, "SHA-256 computation failed", take_openssl_reason());
+    }
+    return colon_hex(digest, digest_len);
+}
+
+std::string bio_to_string(BIO* bio) {
+    char* data = nullptr;
+    long len = BIO_get_mem_data(bio, &data);
+    return len > 0 ? std::string(data, static_cast<std::size_t>(len)) : std::string();
+}
+
+std::string name_rfc2253(const X509_NAME* name) {
+    BioPtr bio(BIO_new(BIO_s_mem()));
+    if (!bio) throw std::bad_alloc();
+    if (X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) {
+        malformed("certificate has a distinguished name that cannot be printed", take_openssl_reason());
+    }
+    // XN_FLAG_RFC2253 escapes every non-ASCII and control byte, so this only
+    // guards against surprises; backslashes are already RFC 4514 escapes.
+    return sanitize_text(bio_to_string(bio.get()), false);
+}
+
+std::string asn1_string_text(const ASN1_STRING* value) {
+    unsigned char* utf8 = nullptr;
+    int len = ASN1_STRING_to_UTF8(&utf8, value);
+    if (len < 0) {
+        ERR_clear_error();
+        return sanitize_text(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                                              static_cast<std::size_t>(ASN1_STRING_length(value))),
+                             true);
+    }
+    std::string out = sanitize_text(std::string_view(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len)), true);
+    OPENSSL_free(utf8);
+    return out;
+}
+
+std::string ia5_text(const ASN1_STRING* value) {
+    return sanitize_text(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                                          static_cast<std::size_t>(ASN1_STRING_length(value))),
+                         true);
+}
+
+std::string oid_text(const ASN1_OBJECT* obj, bool numeric) {
+    char buf[128];
+    int len = OBJ_obj2txt(buf, sizeof buf, obj, numeric ? 1 : 0);
+    if (len <= 0) return "unknown";
+    if (static_cast<std::size_t>(len) < sizeof buf) return std::string(buf, static_cast<std::size_t>(len));
+    std::string big(static_cast<std::size_t>(len) + 1, '\0');
+    OBJ_obj2txt(big.data(), len + 1, obj, numeric ? 1 : 0);
+    big.resize(static_cast<std::size_t>(len));
+    return big;
+}
+
+std::int64_t asn1_time_to_epoch(const ASN1_TIME* t, const char* which) {
+    struct tm tm {};
+    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
+        malformed(std::string("certificate has an invalid ") + which + " date", take_openssl_reason());
+    }
+    return epoch_seconds(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::string serial_text(const ASN1_INTEGER* serial) {
+    const unsigned char* data = ASN1_STRING_get0_data(serial);
+    int len = ASN1_STRING_length(serial);
+    if (len <= 0) return "00";
+    std::string hex = colon_hex(data, static_cast<std::size_t>(len));
+    return ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER ? "-" + hex : hex;
+}
+
+std::string general_name_text(const GENERAL_NAME* gn) {
+    int type = 0;
+    void* value = GENERAL_NAME_get0_value(gn, &type);
+    switch (type) {
+    case GEN_DNS:
+        return "DNS:" + ia5_text(static_cast<ASN1_IA5STRING*>(value));
+    case GEN_EMAIL:
+        return "Email:" + ia5_text(static_cast<ASN1_IA5STRING*>(value));
+    case GEN_URI:
+        return "URI:" + ia5_text(static_cast<ASN1_IA5STRING*>(value));
+    case GEN_IPADD: {
+        auto* ip = static_cast<ASN1_OCTET_STRING*>(value);
+        return "IP:" + ip_text(ASN1_STRING_get0_data(ip), static_cast<std::size_t>(ASN1_STRING_length(ip)));
+    }
+    case GEN_DIRNAME:
+        return "DirName:" + name_rfc2253(static_cast<X509_NAME*>(value));
+    case GEN_RID:
+        return "RID:" + oid_text(static_cast<ASN1_OBJECT*>(value), true);
+    case GEN_OTHERNAME: {
+        ASN1_OBJECT* oid = nullptr;
+        ASN1_TYPE* other = nullptr;
+        GENERAL_NAME_get0_otherName(gn, &oid, &other);
+        std::string out = "otherName:" + oid_text(oid, true);
+        if (other != nullptr) {
+            switch (other->type) {
+            case V_ASN1_UTF8STRING:
+            case V_ASN1_IA5STRING:
+            case V_ASN1_PRINTABLESTRING:
+            case V_ASN1_BMPSTRING:
+            case V_ASN1_UNIVERSALSTRING:
+            case V_ASN1_VISIBLESTRING:
+                out += ";" + asn1_string_text(other->value.asn1_string);
+                break;
+            default:
+                break;
+            }
+        }
+        return out;
+    }
+    case GEN_X400:
+        return "X400Name:<unsupported>";
+    case GEN_EDIPARTY:
+        return "EdiPartyName:<unsupported>";
+    default:
+        return "unknown:<unsupported>";
+    }
+}
+
+std::string public_key_algorithm(int nid) {
+    switch (nid) {
+    case NID_rsaEncryption:
+    case NID_rsassaPss:
+        return "rsa";
+    case NID_X9_62_id_ecPublicKey:
+        return "ecdsa";
+    case NID_ED25519:
+        return "ed25519";
+    case NID_ED448:
+        return "ed448";
+    case NID_dsa:
+    case NID_dsa_2:
+        return "dsa";
+    default:
+        return "unknown";
+    }
+}
+
+struct DecodedCert {
+    X509Ptr x509;
+    std::string der;  // exactly the certificate's bytes (no trust aux data)
+};
+
+// Whether `der` is private key material (or a PKCS#12 archive, which holds
+// keys). Only called after it failed to parse as a certificate.
+void refuse_if_key(const std::string& der) {
+    const auto* begin = reinterpret_cast<const unsigned char*>(der.data());
+    const long len = static_cast<long>(der.size());
+    const unsigned char* p = begin;
+    if (Pkcs12Ptr(d2i_PKCS12(nullptr, &p, len)) && p == begin + len) {
+        ERR_clear_error();
+        throw Error(ErrorKind::Pkcs12,
+                    "input is a PKCS#12 archive, which carries private keys; nothing was stored",
+                    "Export only the certificate, e.g. with: openssl pkcs12 -in file.p12 -nokeys");
+    }
+    p = begin;
+    if (Pkcs8Ptr(d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, len)) && p == begin + len) throw_private_key_found();
+    p = begin;
+    if (X509SigPtr(d2i_X509_SIG(nullptr, &p, len)) && p == begin + len) throw_private_key_found();
+    p = begin;
+    if (PkeyPtr(d2i_AutoPrivateKey(nullptr, &p, len)) && p == begin + len) throw_private_key_found();
+    ERR_clear_error();
+}
+
+DecodedCert decode_der(const std::string& der, bool trusted_aux) {
+    const auto* begin = reinterpret_cast<const unsigned char*>(der.data());
+    const long len = static_cast<long>(der.size());
+    const unsigned char* p = begin;
+    X509Ptr cert(d2i_X509(nullptr, &p, len));
+    if (!cert) {
+        std::string reason = take_openssl_reason();
+        refuse_if_key(der);
+        malformed("input is not a valid X.509 certificate", reason);
+    }
+    const std::size_t cert_len = static_cast<std::size_t>(p - begin);
+    if (cert_len != der.size()) {
+        // "TRUSTED CERTIFICATE" appends OpenSSL's trust settings after the
+        // certificate; anything else after it is garbage.
+        bool aux_ok = false;
+        if (trusted_aux) {
+            const unsigned char* q = begin;
+            X509Ptr with_aux(d2i_X509_AUX(nullptr, &q, len));
+            aux_ok = with_aux && q == begin + len;
+        }
+        if (!aux_ok) {
+            ERR_clear_error();
+            refuse_if_key(der.substr(cert_len));  // a certificate followed by its key
+            malformed("certificate is followed by unexpected trailing data",
+                      std::to_string(der.size() - cert_len) + " extra byte(s) after the certificate's DER encoding");
+        }
+    }
+    ERR_clear_error();
+    return DecodedCert{std::move(cert), der.substr(0, cert_len)};
+}
+
+std::optional<std::string> key_id_text(const ASN1_OCTET_STRING* id) {
+    if (id == nullptr) return std::nullopt;
+    return colon_hex(ASN1_STRING_get0_data(id), static_cast<std::size_t>(ASN1_STRING_length(id)));
+}
+
+template <typename T>
+T* get_ext(X509* cert, int nid) {
+    int critical = 0;
+    T* ext = static_cast<T*>(X509_get_ext_d2i(cert, nid, &critical, nullptr));
+    ERR_clear_error();  // absent or undecodable extensions are treated alike
+    return ext;
+}
+
+void fill_fields(const DecodedCert& dc, CertificateInfo& info) {
+    X509* cert = dc.x509.get();
+    const auto* der = reinterpret_cast<const unsigned char*>(dc.der.data());
+
+    info.subject = name_rfc2253(X509_get_subject_name(cert));
+    info.issuer = name_rfc2253(X509_get_issuer_name(cert));
+    info.serial_number = serial_text(X509_get0_serialNumber(cert));
+    info.fingerprint_sha256 = sha256_hex(der, dc.der.size());
+    info.valid_from = asn1_time_to_epoch(X509_get0_notBefore(cert), "notBefore");
+    info.valid_to = asn1_time_to_epoch(X509_get0_notAfter(cert), "notAfter");
+
+    GeneralNamesPtr names(get_ext<GENERAL_NAMES>(cert, NID_subject_alt_name));
+    std::optional<std::string> first_dns;
+    if (names) {
+        for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+            const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
+            int type = 0;
+            void* value = GENERAL_NAME_get0_value(gn, &type);
+            if (type == GEN_DNS && !first_dns) first_dns = ia5_text(static_cast<ASN1_IA5STRING*>(value));
+            info.sans.push_back(general_name_text(gn));
+        }
+    }
+
+    const X509_NAME* subject = X509_get_subject_name(cert);
+    int cn_index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    if (cn_index >= 0) {
+        const X509_NAME_ENTRY* entry = X509_NAME_get_entry(subject, cn_index);
+        info.common_name = asn1_string_text(X509_NAME_ENTRY_get_data(entry));
+    } else {
+        info.common_name = first_dns;
+    }
+
+    X509_PUBKEY* spki = X509_get_X509_PUBKEY(cert);
+    ASN1_OBJECT* key_oid = nullptr;
+    X509_PUBKEY_get0_param(&key_oid, nullptr, nullptr, nullptr, spki);
+    info.algorithm = public_key_algorithm(OBJ_obj2nid(key_oid));
+    if (info.algorithm == "rsa" || info.algorithm == "ecdsa" || info.algorithm == "dsa") {
+        // A key OpenSSL cannot decode (broken parameters, unnamed curve it
+        // does not know) simply has no size; the certificate still imports.
+        EVP_PKEY* pkey = X509_get0_pubkey(cert);
+        int bits = pkey != nullptr ? EVP_PKEY_get_bits(pkey) : 0;
+        if (bits > 0) info.key_size = bits;
+    }
+    unsigned char* spki_der = nullptr;
+    int spki_len = i2d_X509_PUBKEY(spki, &spki_der);
+    if (spki_len <= 0) {
+        malformed("certificate's public key cannot be encoded", take_openssl_reason());
+    }
+    std::unique_ptr<unsigned char, void (*)(unsigned char*)> spki_owner(
+        spki_der, [](unsigned char* ptr) { OPENSSL_free(ptr); });
+    info.spki_sha256 = sha256_hex(spki_der, static_cast<std::size_t>(spki_len));
+
+    const X509_ALGOR* sig_alg = nullptr;
+    X509_get0_signature(nullptr, &sig_alg, cert);
+    const ASN1_OBJECT* sig_oid = nullptr;
+    X509_ALGOR_get0(&sig_oid, nullptr, nullptr, sig_alg);
+    info.signature_algorithm = oid_text(sig_oid, false);
+
+    BasicConstraintsPtr bc(get_ext<BASIC_CONSTRAINTS>(cert, NID_basic_constraints));
+    info.is_ca = bc && bc->ca != 0;
+
+    OctetStringPtr skid(get_ext<ASN1_OCTET_STRING>(cert, NID_subject_key_identifier));
+    info.subject_key_id = key_id_text(skid.get());
+    AuthorityKeyIdPtr akid(get_ext<AUTHORITY_KEYID>(cert, NID_authority_key_identifier));
+    info.authority_key_id = akid ? key_id_text(akid->keyid) : std::nullopt;
+
+    info.pem_content = pem_encode(dc.der, "CERTIFICATE");
+    ERR_clear_error();
+}
+
+// Whether `issuer` plausibly issued `subject`: names match and, when both
+// carry key identifiers, those match too. Signatures are not checked: this
+// only orders a bundle, it does not validate it.
+bool issued_by(X509* subject, X509* issuer) {
+    if (X509_NAME_cmp(X509_get_issuer_name(subject), X509_get_subject_name(issuer)) != 0) return false;
+    OctetStringPtr skid(get_ext<ASN1_OCTET_STRING>(issuer, NID_subject_key_identifier));
+    AuthorityKeyIdPtr akid(get_ext<AUTHORITY_KEYID>(subject, NID_authority_key_identifier));
+    if (skid && akid && akid->keyid != nullptr) {
+        return ASN1_OCTET_STRING_cmp(skid.get(), akid->keyid) == 0;
+    }
+    return true;
+}
+
+CertificateInfo build_info(std::vector<DecodedCert>& certs) {
+    // Identical blocks (a leaf pasted twice) count once.
+    std::vector<DecodedCert> unique;
+    for (auto& c : certs) {
+        bool seen = std::any_of(unique.begin(), unique.end(), [&](const DecodedCert& u) { return u.der == c.der; });
+        if (!seen) unique.push_back(std::move(c));
+    }
+    const std::size_t n = unique.size();
+    auto issues = [&](std::size_t i, std::size_t j) {
+        return i != j && issued_by(unique[j].x509.get(), unique[i].x509.get());
+    };
+
+    std::size_t leaf = 0;
+    if (n > 1) {
+        for (std::size_t k = 0; k < n; ++k) {
+            bool issues_any = false;
+            for (std::size_t j = 0; j < n && !issues_any; ++j) issues_any = issues(k, j);
+            if (!issues_any) {
+                leaf = k;
+                break;
+            }
+        }
+    }
+
+    std::vector<bool> used(n, false);
+    used[leaf] = true;
+    std::vector<std::size_t> order;
+    for (std::size_t cur = leaf;;) {
+        std::size_t next = n;
+        for (std::size_t i = 0; i < n && next == n; ++i) {
+            if (!used[i] && issues(i, cur)) next = i;
+        }
+        if (next == n) break;
+        used[next] = true;
+        order.push_back(next);
+        cur = next;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!used[i]) order.push_back(i);
+    }
+
+    CertificateInfo info;
+    fill_fields(unique[leaf], info);
+    for (std::size_t i : order) info.issuer_chain += pem_encode(unique[i].der, "CERTIFICATE");
+    return info;
+}
+
+void check_size(std::string_view input, const ParseOptions& options) {
+    if (options.max_input_bytes != 0 && input.size() > options.max_input_bytes) {
+        throw Error(ErrorKind::TooLarge,
+                    "input is " + std::to_string(input.size()) + " bytes, more than the limit of " +
+                        std::to_string(options.max_input_bytes) + " bytes",
+                    {});
+    }
+}
+
+CertificateInfo parse_pem_blocks(std::string_view text) {
+    std::vector<PemBlock> blocks = split_pem(text);  // throws on key labels and broken armour
+    std::vector<DecodedCert> certs;
+    std::string other_labels;
+    for (const PemBlock& block : blocks) {
+        if (block.kind == PemKind::Certificate || block.kind == PemKind::TrustedCertificate) {
+            certs.push_back(decode_der(block.der, block.kind == PemKind::TrustedCertificate));
+        } else if (other_labels.find(block.label) == std::string::npos) {
+            other_labels += (other_labels.empty() ? "" : ", ") + block.label;
+        }
+    }
+    if (certs.empty()) {
+        if (blocks.empty()) {
+            malformed("input contains no PEM certificate (expected a -----BEGIN CERTIFICATE----- block)");
+        }
+        malformed("input contains no certificate, only other PEM blocks",
+                  "Found: " + other_labels + ".");
+    }
+    return build_info(certs);
+}
+
+std::string escape_non_ascii(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (unsigned char c : text) {
+        if (c < 0x80) {
+            out += static_cast<char>(c);
+        } else {
+            unsigned char byte = c;
+            out += '\\';
+            out += colon_hex(&byte, 1);
+        }
+    }
+    return out;
+}
+
+CertificateInfo finish(CertificateInfo info, const ParseOptions& options) {
+    if (options.ascii_only) {
+        if (info.common_name) info.common_name = escape_non_ascii(*info.common_name);
+        for (std::string& san : info.sans) san = escape_non_ascii(san);
+    }
+    return info;
+}
+
+}  // namespace
+
+CertificateInfo parse_pem(std::string_view text, const ParseOptions& options) {
+    check_size(text, options);
+    ErrorQueueGuard guard;
+    return finish(parse_pem_blocks(text), options);
+}
+
+CertificateInfo parse_der(std::string_view bytes, const ParseOptions& options) {
+    check_size(bytes, options);
+    ErrorQueueGuard guard;
+    if (bytes.empty()) malformed("input is empty");
+    if (looks_like_pem(bytes)) return finish(parse_pem_blocks(bytes), options);
+    std::vector<DecodedCert> certs;
+    certs.push_back(decode_der(std::string(bytes), false));
+    return finish(build_info(certs), options);
+}
+
+}  // namespace netbox_ssl

@@ -1,0 +1,80 @@
+// Pure C++17 certificate parsing for netbox_ssl. No PostgreSQL headers may be
+// included here or in any file under src/core/: this layer must build and be
+// unit-tested (and fuzzed) without a server.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace netbox_ssl {
+
+// What went wrong, coarse enough for the adapter to map each value to one
+// documented SQLSTATE.
+enum class ErrorKind {
+    Malformed,    // no certificate, bad PEM/base64/DER, trailing garbage
+    PrivateKey,   // input holds private key material (never echoed back)
+    Pkcs12,       // a PKCS#12 archive: refused because it carries keys
+    TooLarge,     // input exceeds the configured byte limit
+    Internal,     // OpenSSL failed for a reason unrelated to the input
+};
+
+// The only exception type thrown by the core. Messages are written by us and
+// never contain bytes of the input; `detail` carries OpenSSL's reason string
+// (a fixed library string) where one exists.
+class Error : public std::runtime_error {
+public:
+    Error(ErrorKind kind, const std::string& message, std::string detail = {})
+        : std::runtime_error(message), kind_(kind), detail_(std::move(detail)) {}
+    ErrorKind kind() const noexcept { return kind_; }
+    const std::string& detail() const noexcept { return detail_; }
+
+private:
+    ErrorKind kind_;
+    std::string detail_;
+};
+
+// Every parsed column of ssl_certificate. Text fields are always valid UTF-8
+// without NUL bytes, so the adapter can hand them to PostgreSQL unchecked.
+struct CertificateInfo {
+    std::optional<std::string> common_name;  // first subject CN, else first DNS SAN
+    std::string subject;                     // RFC 4514, as XN_FLAG_RFC2253 prints
+    std::string issuer;
+    std::string serial_number;               // "0B:AA:..." ("-" prefix when negative)
+    std::string fingerprint_sha256;          // SHA-256 of the DER, colon hex
+    std::int64_t valid_from = 0;             // seconds since 1970-01-01 UTC
+    std::int64_t valid_to = 0;
+    std::vector<std::string> sans;           // "DNS:x", "IP:x", "Email:x", "URI:x", ...
+    std::string algorithm;                   // rsa|ecdsa|ed25519|ed448|dsa|unknown
+    std::optional<int> key_size;
+    std::string signature_algorithm;         // OpenSSL long name, or dotted OID
+    bool is_ca = false;
+    std::optional<std::string> subject_key_id;
+    std::optional<std::string> authority_key_id;
+    std::string spki_sha256;
+    std::string pem_content;                 // canonical PEM, 64-column lines
+    std::string issuer_chain;                // the bundle's other certs, leaf to root
+};
+
+struct ParseOptions {
+    // 0 means unlimited. Checked before any decoding work.
+    std::size_t max_input_bytes = 1024 * 1024;
+    // Escape every non-ASCII byte of common_name and sans as "\XX", for
+    // databases whose encoding cannot hold arbitrary UTF-8.
+    bool ascii_only = false;
+};
+
+// Text input: one or more PEM blocks, with any text around them. The leaf is
+// the certificate that issues none of the others; the rest become
+// issuer_chain, ordered leaf to root.
+CertificateInfo parse_pem(std::string_view text, const ParseOptions& options = {});
+
+// Binary input: one DER certificate. As a convenience, bytes that are PEM
+// text (e.g. a file read with pg_read_binary_file) are parsed as PEM.
+CertificateInfo parse_der(std::string_view bytes, const ParseOptions& options = {});
+
+}  // namespace netbox_ssl

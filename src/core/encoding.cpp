@@ -1,0 +1,345 @@
+#include "core/encoding.hpp"
+
+#include "core/certificate.hpp"
+
+#include <array>
+#include <cctype>
+
+namespace netbox_ssl {
+namespace {
+
+constexpr std::string_view kBegin = "-----BEGIN";
+constexpr std::string_view kEnd = "-----END";
+constexpr std::string_view kDashes = "-----";
+constexpr char kHexDigits[] = "0123456789ABCDEF";
+
+char upper(char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); }
+
+std::size_t find_ci(std::string_view haystack, std::string_view needle, std::size_t from) {
+    if (needle.size() > haystack.size()) return std::string_view::npos;
+    for (std::size_t i = from; i + needle.size() <= haystack.size(); ++i) {
+        std::size_t k = 0;
+        while (k < needle.size() && upper(haystack[i + k]) == upper(needle[k])) ++k;
+        if (k == needle.size()) return i;
+    }
+    return std::string_view::npos;
+}
+
+// Upper case, whitespace runs collapsed to one space, trimmed.
+std::string normalise_label(std::string_view raw) {
+    std::string out;
+    bool space = false;
+    for (char c : raw) {
+        if (std::isspace(static_cast<unsigned char>(c))) {
+            space = !out.empty();
+        } else {
+            if (space) out += ' ';
+            space = false;
+            out += upper(c);
+        }
+    }
+    return out;
+}
+
+[[noreturn]] void malformed(const std::string& message, std::string detail = {}) {
+    throw Error(ErrorKind::Malformed, message, std::move(detail));
+}
+
+// Refuses private keys before any block is decoded, so key bytes are never
+// handled beyond this scan. The label is read to the end of its line, which
+// also catches BEGIN lines with broken trailing dashes.
+void refuse_private_keys(std::string_view text) {
+    for (std::size_t at = find_ci(text, kBegin, 0); at != std::string_view::npos;
+         at = find_ci(text, kBegin, at + kBegin.size())) {
+        std::size_t eol = text.find_first_of("\r\n", at);
+        std::string line = normalise_label(text.substr(at + kBegin.size(), eol == std::string_view::npos ? eol : eol - at - kBegin.size()));
+        if (line.find("PRIVATE KEY") != std::string::npos) {
+            throw_private_key_found();
+        }
+    }
+    if (find_ci(text, "PuTTY-User-Key-File-", 0) != std::string_view::npos) {
+        throw_private_key_found();
+    }
+}
+
+int base64_value(char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+// RFC 1421 style "Name: value" header lines may open a block; they end at
+// the first blank line.
+std::string_view skip_headers(std::string_view body) {
+    std::size_t first = body.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return body;
+    std::size_t eol = body.find('\n', first);
+    std::string_view line = body.substr(first, eol == std::string_view::npos ? eol : eol - first);
+    if (line.find(':') == std::string_view::npos) return body;
+    for (std::size_t pos = first; pos < body.size();) {
+        std::size_t next = body.find('\n', pos);
+        if (next == std::string_view::npos) break;
+        std::string_view l = body.substr(pos, next - pos);
+        if (l.find_first_not_of(" \t\r") == std::string_view::npos) return body.substr(next + 1);
+        pos = next + 1;
+    }
+    malformed("PEM block has header lines but no base64 content");
+}
+
+std::string base64_decode(std::string_view body, const std::string& label) {
+    std::string out;
+    out.reserve(body.size() * 3 / 4);
+    std::uint32_t acc = 0;
+    int quantum = 0;  // characters in the current 4-character group
+    int padding = 0;
+    for (char c : body) {
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+        if (c == '=') {
+            if (quantum < 2 || ++padding + quantum > 4) {
+                malformed("PEM block " + label + " has invalid base64 padding");
+            }
+            continue;
+        }
+        int v = base64_value(c);
+        if (v < 0) malformed("PEM block " + label + " contains a character that is not base64");
+        if (padding > 0) malformed("PEM block " + label + " has base64 data after its padding");
+        acc = (acc << 6) | static_cast<std::uint32_t>(v);
+        if (++quantum == 4) {
+            out += static_cast<char>((acc >> 16) & 0xFF);
+            out += static_cast<char>((acc >> 8) & 0xFF);
+            out += static_cast<char>(acc & 0xFF);
+            acc = 0;
+            quantum = 0;
+        }
+    }
+    if (quantum != 0) {
+        if (quantum + padding != 4) malformed("PEM block " + label + " has truncated base64 content");
+        if (quantum == 2) {
+            out += static_cast<char>((acc >> 4) & 0xFF);
+        } else {
+            out += static_cast<char>((acc >> 10) & 0xFF);
+            out += static_cast<char>((acc >> 2) & 0xFF);
+        }
+    } else if (padding != 0) {
+        malformed("PEM block " + label + " has invalid base64 padding");
+    }
+    if (out.empty()) malformed("PEM block " + label + " is empty");
+    return out;
+}
+
+// Reads "<label>-----" starting at `from`; the label must end on its line.
+std::string read_label(std::string_view text, std::size_t from, std::size_t& after, const char* which) {
+    std::size_t close = text.find(kDashes, from);
+    std::size_t eol = text.find_first_of("\r\n", from);
+    if (close == std::string_view::npos || (eol != std::string_view::npos && eol < close)) {
+        malformed(std::string("PEM ") + which + " line is not terminated by -----");
+    }
+    after = close + kDashes.size();
+    return normalise_label(text.substr(from, close - from));
+}
+
+}  // namespace
+
+void throw_private_key_found() {
+    throw Error(ErrorKind::PrivateKey,
+                "input contains a private key; nothing was stored, and private keys must never be sent to the database",
+                "Send only the certificate (the -----BEGIN CERTIFICATE----- blocks) and keep the key where it is.");
+}
+
+std::vector<PemBlock> split_pem(std::string_view text) {
+    refuse_private_keys(text);
+    std::vector<PemBlock> blocks;
+    std::size_t pos = 0;
+    for (;;) {
+        std::size_t begin = find_ci(text, kBegin, pos);
+        if (begin == std::string_view::npos) break;
+        std::size_t body_start = 0;
+        std::string label = read_label(text, begin + kBegin.size(), body_start, "BEGIN");
+        if (label.empty()) malformed("PEM BEGIN line has no label");
+        std::size_t end = find_ci(text, kEnd, body_start);
+        if (end == std::string_view::npos) malformed("PEM block " + label + " has no END line");
+        std::size_t nested = find_ci(text, kBegin, body_start);
+        if (nested != std::string_view::npos && nested < end) {
+            malformed("PEM block " + label + " contains another BEGIN line before its END line");
+        }
+        std::size_t after_end = 0;
+        std::string end_label = read_label(text, end + kEnd.size(), after_end, "END");
+        if (end_label != label) {
+            malformed("PEM block BEGIN " + label + " is closed by END " + end_label);
+        }
+        PemKind kind = PemKind::Other;
+        if (label == "CERTIFICATE" || label == "X509 CERTIFICATE") kind = PemKind::Certificate;
+        if (label == "TRUSTED CERTIFICATE") kind = PemKind::TrustedCertificate;
+        std::string der;
+        if (kind != PemKind::Other) {
+            der = base64_decode(skip_headers(text.substr(body_start, end - body_start)), label);
+        }
+        blocks.push_back(PemBlock{kind, label, std::move(der)});
+        pos = after_end;
+    }
+    return blocks;
+}
+
+bool looks_like_pem(std::string_view bytes) {
+    return !bytes.empty() && static_cast<unsigned char>(bytes[0]) != 0x30 &&
+           find_ci(bytes, kBegin, 0) != std::string_view::npos;
+}
+
+std::string pem_encode(std::string_view der, std::string_view label) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string b64;
+    b64.reserve((der.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 3 <= der.size(); i += 3) {
+        std::uint32_t v = (static_cast<unsigned char>(der[i]) << 16) | (static_cast<unsigned char>(der[i + 1]) << 8) |
+                          static_cast<unsigned char>(der[i + 2]);
+        b64 += kAlphabet[(v >> 18) & 63];
+        b64 += kAlphabet[(v >> 12) & 63];
+        b64 += kAlphabet[(v >> 6) & 63];
+        b64 += kAlphabet[v & 63];
+    }
+    if (i < der.size()) {
+        std::uint32_t v = static_cast<unsigned char>(der[i]) << 16;
+        if (i + 1 < der.size()) v |= static_cast<unsigned char>(der[i + 1]) << 8;
+        b64 += kAlphabet[(v >> 18) & 63];
+        b64 += kAlphabet[(v >> 12) & 63];
+        b64 += i + 1 < der.size() ? kAlphabet[(v >> 6) & 63] : '=';
+        b64 += '=';
+    }
+    std::string out;
+    out.reserve(b64.size() + b64.size() / 64 + 2 * label.size() + 40);
+    out.append("-----BEGIN ").append(label).append("-----\n");
+    for (std::size_t at = 0; at < b64.size(); at += 64) {
+        out.append(b64, at, 64).push_back('\n');
+    }
+    out.append("-----END ").append(label).append("-----\n");
+    return out;
+}
+
+std::string colon_hex(const unsigned char* data, std::size_t len) {
+    std::string out;
+    out.reserve(len * 3);
+    for (std::size_t i = 0; i < len; ++i) {
+        if (i != 0) out += ':';
+        out += kHexDigits[data[i] >> 4];
+        out += kHexDigits[data[i] & 0x0F];
+    }
+    return out;
+}
+
+std::string ip_text(const unsigned char* data, std::size_t len) {
+    if (len == 4) {
+        return std::to_string(data[0]) + "." + std::to_string(data[1]) + "." + std::to_string(data[2]) + "." +
+               std::to_string(data[3]);
+    }
+    if (len != 16) return "invalid(" + colon_hex(data, len) + ")";
+
+    std::array<unsigned, 8> groups{};
+    for (std::size_t i = 0; i < 8; ++i) groups[i] = (static_cast<unsigned>(data[2 * i]) << 8) | data[2 * i + 1];
+
+    bool v4_mapped = groups[0] == 0 && groups[1] == 0 && groups[2] == 0 && groups[3] == 0 && groups[4] == 0 &&
+                     groups[5] == 0xFFFF;
+    if (v4_mapped) return "::ffff:" + ip_text(data + 12, 4);
+
+    int best_start = -1, best_len = 0;
+    for (int i = 0; i < 8;) {
+        if (groups[static_cast<std::size_t>(i)] != 0) {
+            ++i;
+            continue;
+        }
+        int j = i;
+        while (j < 8 && groups[static_cast<std::size_t>(j)] == 0) ++j;
+        if (j - i > best_len) {
+            best_start = i;
+            best_len = j - i;
+        }
+        i = j;
+    }
+    if (best_len < 2) best_start = -1;  // RFC 5952 4.2.2: never compress a single group
+
+    static constexpr char kLowerHex[] = "0123456789abcdef";
+    std::string out;
+    for (int i = 0; i < 8; ++i) {
+        if (i == best_start) {
+            out += "::";
+            i += best_len - 1;
+            continue;
+        }
+        if (!out.empty() && out.back() != ':') out += ':';
+        unsigned g = groups[static_cast<std::size_t>(i)];
+        bool started = false;
+        for (int shift = 12; shift >= 0; shift -= 4) {
+            unsigned nibble = (g >> shift) & 0xF;
+            if (nibble != 0 || started || shift == 0) {
+                out += kLowerHex[nibble];
+                started = true;
+            }
+        }
+    }
+    return out;
+}
+
+std::string sanitize_text(std::string_view bytes, bool escape_backslash) {
+    std::string out;
+    out.reserve(bytes.size());
+    auto escape = [&out](unsigned char b) {
+        out += '\\';
+        out += kHexDigits[b >> 4];
+        out += kHexDigits[b & 0x0F];
+    };
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    const std::size_t n = bytes.size();
+    for (std::size_t i = 0; i < n;) {
+        unsigned char b = p[i];
+        if (b < 0x80) {
+            if (b < 0x20 || b == 0x7F || (escape_backslash && b == '\\')) {
+                escape(b);
+            } else {
+                out += static_cast<char>(b);
+            }
+            ++i;
+            continue;
+        }
+        // Strict UTF-8 (RFC 3629): no overlongs, no surrogates, max U+10FFFF.
+        std::size_t len = 0;
+        std::uint32_t cp = 0, min = 0;
+        if (b >= 0xC2 && b <= 0xDF) {
+            len = 2; cp = b & 0x1F; min = 0x80;
+        } else if (b >= 0xE0 && b <= 0xEF) {
+            len = 3; cp = b & 0x0F; min = 0x800;
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            len = 4; cp = b & 0x07; min = 0x10000;
+        }
+        bool ok = len != 0 && i + len <= n;
+        for (std::size_t k = 1; ok && k < len; ++k) {
+            ok = (p[i + k] & 0xC0) == 0x80;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        ok = ok && cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+        if (ok) {
+            out.append(bytes.substr(i, len));
+            i += len;
+        } else {
+            escape(b);
+            ++i;
+        }
+    }
+    return out;
+}
+
+std::int64_t epoch_seconds(int year, int month, int day, int hour, int minute, int second) {
+    // Days from civil, after H. Hinnant's public-domain derivation.
+    const std::int64_t y = static_cast<std::int64_t>(year) - (month <= 2 ? 1 : 0);
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const std::int64_t yoe = y - era * 400;
+    const std::int64_t mp = (month + 9) % 12;
+    const std::int64_t doy = (153 * mp + 2) / 5 + day - 1;
+    const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const std::int64_t days = era * 146097 + doe - 719468;
+    return days * 86400 + hour * 3600 + minute * 60 + second;
+}
+
+}  // namespace netbox_ssl

@@ -1,0 +1,52 @@
+// Shared declarations of the PostgreSQL adapter. This directory is the only
+// place that includes PostgreSQL headers; see
+// ../shared/design/cpp-postgres-boundary.md for the rules followed here.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/timestamp.h"
+}
+
+// GUC values (module.cpp).
+extern int netbox_ssl_max_input_bytes;
+extern char* netbox_ssl_actor;
+
+// A parsed certificate as plain palloc'd PostgreSQL values: what crosses from
+// the C++ core into code that may ereport. Nullable fields are NULL pointers.
+struct FlatCert {
+    text* common_name;
+    text* subject;
+    text* issuer;
+    text* serial_number;
+    text* fingerprint_sha256;
+    TimestampTz valid_from;
+    TimestampTz valid_to;
+    int nsans;
+    text** sans;
+    text* algorithm;
+    bool has_key_size;
+    int32 key_size;
+    text* signature_algorithm;
+    bool is_ca;
+    text* subject_key_id;
+    text* authority_key_id;
+    text* spki_sha256;
+    text* pem_content;
+    text* issuer_chain;
+};
+
+// Number of columns of ssl_certificate_info, in FlatCert's order.
+constexpr int kCertColumns = 17;
+
+enum class InputForm { Text, Binary };
+
+// Reads argument `argno` (text PEM or bytea DER), parses it and fills `out`.
+// Raises the documented SQLSTATE on NULL, oversized or bad input; returns
+// only on success. No C++ object is alive when it raises.
+void read_certificate_arg(FunctionCallInfo fcinfo, int argno, InputForm form, FlatCert* out);
+
+// The certificate as ssl_certificate_info column values.
+void flat_cert_values(const FlatCert* cert, Datum* values, bool* nulls);

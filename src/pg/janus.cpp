@@ -1,0 +1,281 @@
+// ssl_import and ssl_renew: the writing functions.
+//
+// They parse first (read_certificate_arg), then run SPI with plans kept for
+// the life of the backend. No C++ object with a destructor exists in these
+// frames, so an error raised by SPI unwinds through them safely. They never
+// commit: everything happens in the caller's transaction, savepoint or
+// trigger, and any error leaves nothing behind.
+#include "pg/adapter.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+PG_FUNCTION_INFO_V1(ssl_import_text);
+PG_FUNCTION_INFO_V1(ssl_import_bytea);
+PG_FUNCTION_INFO_V1(ssl_renew_text);
+PG_FUNCTION_INFO_V1(ssl_renew_bytea);
+}
+
+namespace {
+
+// Parameters $1..$17 are the ssl_certificate_info columns, then $18 tenant
+// and $19 private_key_location.
+constexpr int kInsertParams = kCertColumns + 2;
+const char* const kInsertColumns =
+    "common_name, subject, issuer, serial_number, fingerprint_sha256, valid_from, valid_to, sans, algorithm, "
+    "key_size, signature_algorithm, is_ca, subject_key_id, authority_key_id, spki_sha256, pem_content, "
+    "issuer_chain, tenant, private_key_location, status";
+const char* const kInsertValues =
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19";
+
+struct Plans {
+    Oid schema = InvalidOid;
+    SPIPlanPtr import_insert = nullptr;  // insert + imported event, one statement
+    SPIPlanPtr find_fingerprint = nullptr;
+    SPIPlanPtr lock_old = nullptr;
+    SPIPlanPtr renew_insert = nullptr;
+    SPIPlanPtr move_assignments = nullptr;
+    SPIPlanPtr mark_replaced = nullptr;
+    SPIPlanPtr renew_events = nullptr;
+};
+Plans plans;
+
+SPIPlanPtr prepare(const char* sql, int nargs, const Oid* types) {
+    SPIPlanPtr plan = SPI_prepare(sql, nargs, const_cast<Oid*>(types));
+    if (plan == nullptr) {
+        elog(ERROR, "netbox_ssl: SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result), sql);
+    }
+    if (SPI_keepplan(plan) != 0) elog(ERROR, "netbox_ssl: SPI_keepplan failed");
+    return plan;
+}
+
+// Plans name every table with the extension's schema (the schema of the
+// called function), so the caller's search_path cannot redirect them.
+const Plans& plans_for(FunctionCallInfo fcinfo) {
+    const Oid schema = get_func_namespace(fcinfo->flinfo->fn_oid);
+    if (plans.schema == schema && plans.renew_events != nullptr) return plans;
+
+    SPIPlanPtr* all[] = {&plans.import_insert, &plans.find_fingerprint, &plans.lock_old, &plans.renew_insert,
+                         &plans.move_assignments, &plans.mark_replaced, &plans.renew_events};
+    for (SPIPlanPtr* p : all) {
+        if (*p != nullptr) SPI_freeplan(*p);
+        *p = nullptr;
+    }
+    plans.schema = schema;
+    const char* s = quote_identifier(get_namespace_name(schema));
+
+    Oid insert_types[kInsertParams] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+                                       TEXTARRAYOID, TEXTOID, INT4OID, TEXTOID, BOOLOID, TEXTOID, TEXTOID,
+                                       TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+    plans.import_insert = prepare(
+        psprintf("WITH c AS (INSERT INTO %s.ssl_certificate (%s) VALUES (%s, "
+                 "CASE WHEN $7 < now() THEN 'expired' WHEN $6 > now() THEN 'pending' ELSE 'active' END) "
+                 "ON CONFLICT (fingerprint_sha256) DO NOTHING RETURNING id, status), "
+                 "e AS (INSERT INTO %s.ssl_lifecycle_event (certificate_id, event_type, new_status, description) "
+                 "SELECT id, 'imported', status, 'Imported with status ' || status FROM c) "
+                 "SELECT id FROM c",
+                 s, kInsertColumns, kInsertValues, s),
+        kInsertParams, insert_types);
+    plans.renew_insert = prepare(
+        psprintf("INSERT INTO %s.ssl_certificate (%s) VALUES (%s, 'active') "
+                 "ON CONFLICT (fingerprint_sha256) DO NOTHING RETURNING id",
+                 s, kInsertColumns, kInsertValues),
+        kInsertParams, insert_types);
+
+    Oid text_type[1] = {TEXTOID};
+    plans.find_fingerprint =
+        prepare(psprintf("SELECT id FROM %s.ssl_certificate WHERE fingerprint_sha256 = $1", s), 1, text_type);
+
+    Oid id_type[1] = {INT8OID};
+    plans.lock_old = prepare(
+        psprintf("SELECT status, replaced_by, common_name, tenant, private_key_location, fingerprint_sha256 "
+                 "FROM %s.ssl_certificate WHERE id = $1 FOR UPDATE",
+                 s),
+        1, id_type);
+
+    Oid two_ids[2] = {INT8OID, INT8OID};
+    plans.move_assignments =
+        prepare(psprintf("UPDATE %s.ssl_assignment SET certificate_id = $2 WHERE certificate_id = $1", s), 2, two_ids);
+    plans.mark_replaced = prepare(
+        psprintf("UPDATE %s.ssl_certificate SET status = 'replaced', replaced_by = $2 WHERE id = $1", s), 2, two_ids);
+
+    Oid event_types[4] = {INT8OID, INT8OID, TEXTOID, INT8OID};
+    plans.renew_events = prepare(
+        psprintf("INSERT INTO %s.ssl_lifecycle_event "
+                 "(certificate_id, event_type, old_status, new_status, related_certificate_id, description) VALUES "
+                 "($1, 'renewed', $3, 'replaced', $2, "
+                 " format('Renewed: replaced by certificate %%s; %%s assignment(s) moved', $2, $4)), "
+                 "($2, 'activated', NULL, 'active', $1, format('Activated as the renewal of certificate %%s', $1))",
+                 s),
+        4, event_types);
+    return plans;
+}
+
+void fill_insert_params(const FlatCert* cert, text* tenant, text* key_location, Datum* values, char* nulls) {
+    bool isnull[kCertColumns];
+    flat_cert_values(cert, values, isnull);
+    for (int i = 0; i < kCertColumns; ++i) nulls[i] = isnull[i] ? 'n' : ' ';
+    values[kCertColumns] = PointerGetDatum(tenant);
+    nulls[kCertColumns] = tenant == nullptr ? 'n' : ' ';
+    values[kCertColumns + 1] = PointerGetDatum(key_location);
+    nulls[kCertColumns + 1] = key_location == nullptr ? 'n' : ' ';
+}
+
+char* text_cstring(text* t) { return t == nullptr ? nullptr : text_to_cstring(t); }
+
+text* optional_text_arg(FunctionCallInfo fcinfo, int argno) {
+    return PG_NARGS() > argno && !PG_ARGISNULL(argno) ? PG_GETARG_TEXT_PP(argno) : nullptr;
+}
+
+// Raised when ON CONFLICT found the fingerprint taken. The id is looked up
+// afresh; under REPEATABLE READ a concurrent winner may be invisible.
+[[noreturn]] void raise_duplicate(const Plans& p, text* fingerprint) {
+    Datum arg[1] = {PointerGetDatum(fingerprint)};
+    int rc = SPI_execute_plan(p.find_fingerprint, arg, nullptr, false, 1);
+    char* fp = text_to_cstring(fingerprint);
+    if (rc == SPI_OK_SELECT && SPI_processed == 1) {
+        bool isnull = false;
+        int64 existing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+        ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+                        errmsg("certificate with fingerprint %s is already stored as id " INT64_FORMAT, fp, existing),
+                        errhint("Use the existing row; importing the same certificate twice is refused.")));
+    }
+    ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+                    errmsg("certificate with fingerprint %s was stored by a concurrent transaction", fp)));
+    pg_unreachable();
+}
+
+Datum import_common(FunctionCallInfo fcinfo, InputForm form) {
+    FlatCert cert;
+    read_certificate_arg(fcinfo, 0, form, &cert);
+    text* key_location = optional_text_arg(fcinfo, 1);
+    text* tenant = optional_text_arg(fcinfo, 2);
+
+    SPI_connect();
+    const Plans& p = plans_for(fcinfo);
+    Datum values[kInsertParams];
+    char nulls[kInsertParams];
+    fill_insert_params(&cert, tenant, key_location, values, nulls);
+    int rc = SPI_execute_plan(p.import_insert, values, nulls, false, 0);
+    if (rc != SPI_OK_SELECT) elog(ERROR, "netbox_ssl: import failed: %s", SPI_result_code_string(rc));
+    if (SPI_processed == 0) raise_duplicate(p, cert.fingerprint_sha256);
+    bool isnull = false;
+    int64 id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    SPI_finish();
+    PG_RETURN_INT64(id);
+}
+
+bool same_name_ignoring_case(text* a, const char* b) {
+    if (a == nullptr || b == nullptr) return false;
+    const char* ad = VARDATA_ANY(a);
+    const Size alen = VARSIZE_ANY_EXHDR(a);
+    return strlen(b) == alen && pg_strncasecmp(ad, b, alen) == 0;
+}
+
+Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
+    if (PG_ARGISNULL(0)) {
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("old_id must not be NULL")));
+    }
+    const int64 old_id = PG_GETARG_INT64(0);
+    FlatCert cert;
+    read_certificate_arg(fcinfo, 1, form, &cert);
+    text* key_location = optional_text_arg(fcinfo, 2);
+    const bool allow_cn_change = PG_NARGS() > 3 && !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
+
+    SPI_connect();
+    const Plans& p = plans_for(fcinfo);
+
+    // 1. Lock the old row so that concurrent renewals of it serialise; a
+    // loser wakes up to the winner's committed row and fails below.
+    Datum id_arg[1] = {Int64GetDatum(old_id)};
+    int rc = SPI_execute_plan(p.lock_old, id_arg, nullptr, false, 1);
+    if (rc != SPI_OK_SELECT) elog(ERROR, "netbox_ssl: lock failed: %s", SPI_result_code_string(rc));
+    if (SPI_processed == 0) {
+        ereport(ERROR, (errcode(ERRCODE_NO_DATA_FOUND), errmsg("certificate " INT64_FORMAT " does not exist", old_id)));
+    }
+    HeapTuple row = SPI_tuptable->vals[0];
+    TupleDesc desc = SPI_tuptable->tupdesc;
+    char* status = SPI_getvalue(row, desc, 1);
+    char* successor = SPI_getvalue(row, desc, 2);
+    char* old_cn = SPI_getvalue(row, desc, 3);
+    bool tenant_null = false;
+    Datum old_tenant = SPI_getbinval(row, desc, 4, &tenant_null);
+    bool location_null = false;
+    Datum old_location = SPI_getbinval(row, desc, 5, &location_null);
+    char* old_fingerprint = SPI_getvalue(row, desc, 6);
+
+    // 2. Preconditions.
+    if (strcmp(status, "replaced") == 0) {
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("certificate " INT64_FORMAT " was already replaced by certificate %s", old_id,
+                               successor != nullptr ? successor : "(unknown)"),
+                        errhint("Renew the successor instead.")));
+    }
+    if (strcmp(status, "active") != 0 && strcmp(status, "expired") != 0) {
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("certificate " INT64_FORMAT " is %s; only active or expired certificates can be renewed",
+                               old_id, status)));
+    }
+    if (!allow_cn_change && !same_name_ignoring_case(cert.common_name, old_cn)) {
+        char* new_cn = text_cstring(cert.common_name);
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("the replacement's Common Name \"%s\" does not match certificate " INT64_FORMAT "'s \"%s\"",
+                               new_cn != nullptr ? new_cn : "(none)", old_id, old_cn != nullptr ? old_cn : "(none)"),
+                        errhint("Pass allow_cn_change => true to renew with a certificate for another name.")));
+    }
+    if (strcmp(old_fingerprint, text_to_cstring(cert.fingerprint_sha256)) == 0) {
+        ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+                        errmsg("the replacement is certificate " INT64_FORMAT " itself", old_id),
+                        errhint("Renew with the new certificate, not the one already stored.")));
+    }
+    if (cert.valid_to < GetCurrentTransactionStartTimestamp()) {
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("the replacement certificate expired at %s; renew with a certificate that is still valid",
+                               timestamptz_to_str(cert.valid_to))));
+    }
+
+    // 3. The new row, inheriting tenant and (unless given) the key location.
+    Datum values[kInsertParams];
+    char nulls[kInsertParams];
+    fill_insert_params(&cert, tenant_null ? nullptr : DatumGetTextPP(old_tenant),
+                       key_location != nullptr ? key_location
+                                               : (location_null ? nullptr : DatumGetTextPP(old_location)),
+                       values, nulls);
+    rc = SPI_execute_plan(p.renew_insert, values, nulls, false, 0);
+    if (rc != SPI_OK_INSERT_RETURNING) elog(ERROR, "netbox_ssl: renewal insert failed: %s", SPI_result_code_string(rc));
+    if (SPI_processed == 0) raise_duplicate(p, cert.fingerprint_sha256);
+    bool isnull = false;
+    const int64 new_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+    // 4. Move (not copy) every assignment: one statement, ids unchanged.
+    Datum ids[2] = {Int64GetDatum(old_id), Int64GetDatum(new_id)};
+    rc = SPI_execute_plan(p.move_assignments, ids, nullptr, false, 0);
+    if (rc != SPI_OK_UPDATE) elog(ERROR, "netbox_ssl: moving assignments failed: %s", SPI_result_code_string(rc));
+    const int64 moved = static_cast<int64>(SPI_processed);
+
+    // 5. The old certificate is kept, as replaced.
+    rc = SPI_execute_plan(p.mark_replaced, ids, nullptr, false, 0);
+    if (rc != SPI_OK_UPDATE || SPI_processed != 1) {
+        elog(ERROR, "netbox_ssl: marking certificate " INT64_FORMAT " replaced failed", old_id);
+    }
+
+    // 6. The linked events.
+    Datum event_args[4] = {Int64GetDatum(old_id), Int64GetDatum(new_id), CStringGetTextDatum(status),
+                           Int64GetDatum(moved)};
+    rc = SPI_execute_plan(p.renew_events, event_args, nullptr, false, 0);
+    if (rc != SPI_OK_INSERT) elog(ERROR, "netbox_ssl: logging the renewal failed: %s", SPI_result_code_string(rc));
+
+    SPI_finish();
+    PG_RETURN_INT64(new_id);
+}
+
+}  // namespace
+
+extern "C" Datum ssl_import_text(PG_FUNCTION_ARGS) { return import_common(fcinfo, InputForm::Text); }
+extern "C" Datum ssl_import_bytea(PG_FUNCTION_ARGS) { return import_common(fcinfo, InputForm::Binary); }
+extern "C" Datum ssl_renew_text(PG_FUNCTION_ARGS) { return renew_common(fcinfo, InputForm::Text); }
+extern "C" Datum ssl_renew_bytea(PG_FUNCTION_ARGS) { return renew_common(fcinfo, InputForm::Binary); }
