@@ -15,7 +15,7 @@ DATA = $(wildcard src/sql/netbox_ssl--*.sql)
 PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
 
 REGRESS = parse import janus errors transactions
-REGRESS_OPTS = --inputdir=test/regress --outputdir=test/regress
+REGRESS_OPTS = --inputdir=.
 ISOLATION = renew_race
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
 

@@ -143,6 +143,10 @@ COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.actor IS 'The setting netbox_s
 COMMENT ON INDEX @extschema@.ssl_lifecycle_event_certificate_idx IS 'A certificate''s history, newest first.';
 COMMENT ON INDEX @extschema@.ssl_lifecycle_event_related_idx IS 'Finds the renewal events that point at a certificate.';
 
+COMMENT ON SEQUENCE @extschema@.ssl_certificate_id_seq IS 'Identity of ssl_certificate.id.';
+COMMENT ON SEQUENCE @extschema@.ssl_assignment_id_seq IS 'Identity of ssl_assignment.id.';
+COMMENT ON SEQUENCE @extschema@.ssl_lifecycle_event_id_seq IS 'Identity of ssl_lifecycle_event.id.';
+
 -- pg_dump must include the rows (and identity positions) of extension tables.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_certificate', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_certificate_id_seq', '');
