@@ -80,9 +80,13 @@ bool run_core(CoreFailure* failure, Fn&& fn) noexcept {
     case ErrorKind::Internal:
         break;
     }
+    // A statement that carried a key must not be copied into the server log
+    // (log_min_error_statement would log it): hide statement and context.
+    const bool secret = f->kind == ErrorKind::PrivateKey || f->kind == ErrorKind::Pkcs12;
     ereport(ERROR, (errcode(code), errmsg("%s", f->message),
                     f->detail[0] != '\0' ? errdetail("%s", f->detail) : 0,
-                    hint != nullptr ? errhint("%s", hint) : 0));
+                    hint != nullptr ? errhint("%s", hint) : 0,
+                    errhidestmt(secret), errhidecontext(secret)));
     pg_unreachable();
 }
 

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Runs every test of netbox_ssl and ends with "N passed, N failed":
+#   1. GoogleTest unit tests of src/core, built with ASan + UBSan;
+#   2. make && make install of the extension;
+#   3. pg_regress (sql/, expected/) and isolation tests (test/isolation/)
+#      against a throwaway cluster started as the postgres user;
+#   4. checks of that server's log: no crash, no private key material.
+# Installs missing Debian packages first. Needs root (re-runs itself with sudo).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ]; then exec sudo -E bash "$0" "$@"; fi
+
+scripts/install-deps.sh || exit 1
+mkdir -p build
+export PATH="$(pg_config --bindir):$PATH"
+
+passed=0
+failed=0
+failures=()
+pass() { passed=$((passed + $1)); }
+fail() { failed=$((failed + $1)); failures+=("$2"); }
+section() { printf '\n=== %s ===\n' "$1"; }
+
+section "unit tests (GoogleTest, ASan + UBSan)"
+if cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DNETBOX_SSL_SANITIZE=ON >build/cmake.log 2>&1 \
+   && cmake --build build/asan -j"$(nproc)" >>build/cmake.log 2>&1; then
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        build/asan/unit_tests --gtest_color=no >build/unit.log 2>&1
+    unit_rc=$?
+    n_ok=$(grep -c '^\[       OK \]' build/unit.log)
+    n_bad=$(grep '^\[  FAILED  \] .*\.' build/unit.log | grep -v 'listed below' | sort -u | wc -l)
+    grep -E '^\[  (PASSED|FAILED)  \]|ERROR: (Address|Undefined|Leak)Sanitizer|runtime error' build/unit.log | head -20
+    pass "$n_ok"
+    [ "$n_bad" -gt 0 ] && fail "$n_bad" "unit tests (see build/unit.log)"
+    if [ "$unit_rc" -ne 0 ] && [ "$n_bad" -eq 0 ]; then fail 1 "unit test binary exited $unit_rc (sanitizer report? see build/unit.log)"; fi
+else
+    tail -30 build/cmake.log
+    fail 1 "unit test build"
+fi
+
+section "build and install the extension"
+if make -s >build/make.log 2>&1 && make -s install >>build/make.log 2>&1; then
+    echo "installed into $(pg_config --pkglibdir)"
+else
+    tail -30 build/make.log
+    fail 1 "extension build"
+    echo; echo "$passed passed, $failed failed"; exit 1
+fi
+
+section "pg_regress and isolation tests"
+# shellcheck source=scripts/pg-sandbox.sh
+source scripts/pg-sandbox.sh
+trap sandbox_stop EXIT
+if ! sandbox_start; then
+    fail 1 "start throwaway PostgreSQL"
+    echo; echo "$passed passed, $failed failed"; exit 1
+fi
+rm -rf results regression.diffs regression.out test/isolation/results test/isolation/regression.*
+make installcheck >build/installcheck.log 2>&1
+grep -E '^(test |     )\S+ +\.\.\. ' build/installcheck.log
+n_ok=$(grep -cE '^(test |     )\S+ +\.\.\. ok' build/installcheck.log)
+n_bad=$(grep -cE '^(test |     )\S+ +\.\.\. FAILED' build/installcheck.log)
+pass "$n_ok"
+if [ "$n_bad" -gt 0 ]; then
+    fail "$n_bad" "pg_regress/isolation (see regression.diffs, test/isolation/regression.diffs)"
+    cat regression.diffs test/isolation/regression.diffs 2>/dev/null | head -60
+fi
+if [ $((n_ok + n_bad)) -eq 0 ]; then tail -30 build/installcheck.log; fail 1 "installcheck did not run"; fi
+
+section "server log checks"
+cp "$SANDBOX_LOG" build/server.log
+if grep -E 'terminated by signal|was terminated|PANIC|server process .* exited with exit code [^0]' build/server.log; then
+    fail 1 "server log shows a crashed backend"
+else
+    echo "ok: no backend crashed"; pass 1
+fi
+key_leaked=0
+for keyfile in test/fixtures/key-only.pem test/fixtures/leaf-with-key.pem; do
+    # Every base64 line of the private key blocks must be absent from the log.
+    while read -r line; do
+        [ ${#line} -ge 40 ] && grep -qF "$line" build/server.log && key_leaked=1
+    done < <(sed -n '/PRIVATE KEY-----/,/END .*PRIVATE KEY-----/p' "$keyfile" | grep -v -- '-----')
+done
+if [ "$key_leaked" -eq 0 ]; then echo "ok: no private key material in the server log"; pass 1
+else fail 1 "private key material found in the server log"; fi
+
+echo
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
