@@ -67,6 +67,22 @@ if [ "$n_bad" -gt 0 ]; then
 fi
 if [ $((n_ok + n_bad)) -eq 0 ]; then tail -30 build/installcheck.log; fail 1 "installcheck did not run"; fi
 
+section "application example (examples/janus.py, psycopg)"
+createdb example_app
+first=$(PGDATABASE=example_app /usr/bin/python3 examples/janus.py test/fixtures/janus-old.pem test/fixtures/janus-new.pem 2>&1)
+first_rc=$?
+second=$(PGDATABASE=example_app /usr/bin/python3 examples/janus.py test/fixtures/janus-old.pem test/fixtures/janus-new.pem 2>&1)
+second_rc=$?
+echo "$first" | tail -1
+echo "$second" | tail -1
+if [ "$first_rc" -eq 0 ] && grep -q '^renewed: certificate 1 -> 2, 1 assignment' <<<"$first" \
+   && [ "$second" != "" ] && [ "$second_rc" -eq 1 ] && grep -q 'already replaced by certificate 2' <<<"$second"; then
+    pass 1
+else
+    echo "$first"; echo "$second"
+    fail 1 "examples/janus.py"
+fi
+
 section "server log checks"
 cp "$SANDBOX_LOG" build/server.log
 if grep -E 'terminated by signal|was terminated|PANIC|server process .* exited with exit code [^0]' build/server.log; then
