@@ -8,6 +8,7 @@ PACKAGES=(
     libgtest-dev
     postgresql-15 postgresql-server-dev-15
     python3 python3-psycopg
+    clang-tidy cppcheck
 )
 
 missing=()

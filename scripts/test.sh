@@ -4,7 +4,8 @@
 #   2. make && make install of the extension;
 #   3. pg_regress (sql/, expected/) and isolation tests (test/isolation/)
 #      against a throwaway cluster started as the postgres user;
-#   4. checks of that server's log: no crash, no private key material.
+#   4. checks of that server's log: no crash, no private key material;
+#   plus static analysis of src/ and the Python application example.
 # Installs missing Debian packages first. Needs root (re-runs itself with sudo).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +38,10 @@ else
     tail -30 build/cmake.log
     fail 1 "unit test build"
 fi
+
+section "static analysis (clang-tidy, cppcheck)"
+if bash scripts/lint.sh >build/lint.log 2>&1; then tail -1 build/lint.log; pass 1
+else head -40 build/lint.log; fail 1 "static analysis (see build/lint.log)"; fi
 
 section "build and install the extension"
 if make -s >build/make.log 2>&1 && make -s install >>build/make.log 2>&1; then

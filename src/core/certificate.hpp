@@ -62,7 +62,7 @@ struct CertificateInfo {
 
 struct ParseOptions {
     // 0 means unlimited. Checked before any decoding work.
-    std::size_t max_input_bytes = 1024 * 1024;
+    std::size_t max_input_bytes = std::size_t{1024} * 1024;
     // Escape every non-ASCII byte of common_name and sans as "\XX", for
     // databases whose encoding cannot hold arbitrary UTF-8.
     bool ascii_only = false;

@@ -168,7 +168,7 @@ std::vector<PemBlock> split_pem(std::string_view text) {
         std::size_t after_end = 0;
         std::string end_label = read_label(text, end + kEnd.size(), after_end, "END");
         if (end_label != label) {
-            malformed("PEM block BEGIN " + label + " is closed by END " + end_label);
+            malformed(std::string("PEM block BEGIN ").append(label).append(" is closed by END ").append(end_label));
         }
         PemKind kind = PemKind::Other;
         if (label == "CERTIFICATE" || label == "X509 CERTIFICATE") kind = PemKind::Certificate;
@@ -339,7 +339,8 @@ std::int64_t epoch_seconds(int year, int month, int day, int hour, int minute, i
     const std::int64_t doy = (153 * mp + 2) / 5 + day - 1;
     const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     const std::int64_t days = era * 146097 + doe - 719468;
-    return days * 86400 + hour * 3600 + minute * 60 + second;
+    const std::int64_t time_of_day = static_cast<std::int64_t>(hour) * 3600 + static_cast<std::int64_t>(minute) * 60 + second;
+    return days * 86400 + time_of_day;
 }
 
 }  // namespace netbox_ssl

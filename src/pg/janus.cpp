@@ -7,6 +7,8 @@
 // trigger, and any error leaves nothing behind.
 #include "pg/adapter.hpp"
 
+#include <initializer_list>
+
 extern "C" {
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -59,9 +61,8 @@ const Plans& plans_for(FunctionCallInfo fcinfo) {
     const Oid schema = get_func_namespace(fcinfo->flinfo->fn_oid);
     if (plans.schema == schema && plans.renew_events != nullptr) return plans;
 
-    SPIPlanPtr* all[] = {&plans.import_insert, &plans.find_fingerprint, &plans.lock_old, &plans.renew_insert,
-                         &plans.move_assignments, &plans.mark_replaced, &plans.renew_events};
-    for (SPIPlanPtr* p : all) {
+    for (SPIPlanPtr* p : {&plans.import_insert, &plans.find_fingerprint, &plans.lock_old, &plans.renew_insert,
+                          &plans.move_assignments, &plans.mark_replaced, &plans.renew_events}) {
         if (*p != nullptr) SPI_freeplan(*p);
         *p = nullptr;
     }

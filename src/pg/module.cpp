@@ -7,12 +7,14 @@ extern "C" {
 
 PG_MODULE_MAGIC;
 
+// NOLINTNEXTLINE(bugprone-reserved-identifier): the name PostgreSQL calls on load
 void _PG_init(void);
 }
 
 int netbox_ssl_max_input_bytes = 1024 * 1024;
 char* netbox_ssl_actor = nullptr;
 
+// NOLINTNEXTLINE(bugprone-reserved-identifier): see the declaration
 void _PG_init(void) {
     DefineCustomIntVariable("netbox_ssl.max_input_bytes",
                             "Largest certificate input, in bytes, that netbox_ssl functions accept.",
