@@ -14,7 +14,7 @@ OBJS = \
 DATA = $(wildcard src/sql/netbox_ssl--*.sql)
 PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
 
-REGRESS = parse import janus errors transactions
+REGRESS = parse import janus errors transactions schema
 REGRESS_OPTS = --inputdir=.
 ISOLATION = renew_race
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
