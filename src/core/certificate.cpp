@@ -42,6 +42,9 @@ using X509SigPtr = Owned<X509_SIG, X509_SIG_free>;
 using PkeyPtr = Owned<EVP_PKEY, EVP_PKEY_free>;
 using Pkcs12Ptr = Owned<PKCS12, PKCS12_free>;
 
+// OPENSSL_free is a macro, so it cannot be a deleter by itself.
+void free_openssl_bytes(unsigned char* p) { OPENSSL_free(p); }
+
 // Leaves the OpenSSL error queue empty on every exit path, including throws.
 struct ErrorQueueGuard {
     ErrorQueueGuard() { ERR_clear_error(); }
@@ -109,9 +112,8 @@ std::string asn1_string_text(const ASN1_STRING* value) {
                                               static_cast<std::size_t>(ASN1_STRING_length(value))),
                              true);
     }
-    std::string out = sanitize_text(std::string_view(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len)), true);
-    OPENSSL_free(utf8);
-    return out;
+    std::unique_ptr<unsigned char, void (*)(unsigned char*)> owner(utf8, free_openssl_bytes);
+    return sanitize_text(std::string_view(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len)), true);
 }
 
 std::string ia5_text(const ASN1_STRING* value) {
@@ -332,8 +334,7 @@ void fill_fields(const DecodedCert& dc, CertificateInfo& info) {
     if (spki_len <= 0) {
         malformed("certificate's public key cannot be encoded", take_openssl_reason());
     }
-    std::unique_ptr<unsigned char, void (*)(unsigned char*)> spki_owner(
-        spki_der, [](unsigned char* ptr) { OPENSSL_free(ptr); });
+    std::unique_ptr<unsigned char, void (*)(unsigned char*)> spki_owner(spki_der, free_openssl_bytes);
     info.spki_sha256 = sha256_hex(spki_der, static_cast<std::size_t>(spki_len));
 
     const X509_ALGOR* sig_alg = nullptr;

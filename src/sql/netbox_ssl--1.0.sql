@@ -186,42 +186,82 @@ CREATE TRIGGER ssl_certificate_guard BEFORE UPDATE ON @extschema@.ssl_certificat
 COMMENT ON TRIGGER ssl_certificate_guard ON @extschema@.ssl_certificate IS
     'A row holds one certificate for ever; keeps updated_at current.';
 
--- An assignment written while (or after) its certificate is being replaced
--- follows the renewal instead of landing on the replaced certificate. FOR KEY
--- SHARE waits for a concurrent ssl_renew (which holds FOR UPDATE) and then
--- reads the committed status, so no assignment is left behind in a race.
+-- An assignment written for a replaced certificate follows the renewal
+-- instead of staying on it. Statement-level with a transition table, so a
+-- renewal that moves 100,000 assignments pays one set-based check, not one
+-- query per row. Races are covered too: the foreign-key check of a
+-- concurrent insert waits for ssl_renew's row lock, and this trigger runs
+-- after it with a fresh snapshot, so it sees the committed renewal.
 CREATE FUNCTION @extschema@.ssl_assignment_follow_renewal() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    current_status text;
-    successor bigint;
-    hops integer := 0;
+    r record;
 BEGIN
-    IF TG_OP = 'UPDATE' AND NEW.certificate_id = OLD.certificate_id THEN
-        RETURN NEW;
+    -- The common case (nothing written for a replaced certificate) costs one
+    -- pass over the distinct certificate ids, and issues no UPDATE, which
+    -- also ends the recursion after a redirect.
+    IF NOT EXISTS (SELECT 1 FROM (SELECT DISTINCT certificate_id FROM new_rows) w
+                     JOIN @extschema@.ssl_certificate c ON c.id = w.certificate_id
+                    WHERE c.status = 'replaced') THEN
+        RETURN NULL;
     END IF;
+    FOR r IN
+        WITH RECURSIVE written AS (
+            SELECT DISTINCT certificate_id FROM new_rows
+        ), hop (start_id, next_id, depth) AS (
+            SELECT c.id, c.replaced_by, 1
+              FROM written w JOIN @extschema@.ssl_certificate c ON c.id = w.certificate_id
+             WHERE c.status = 'replaced'
+            UNION ALL
+            SELECT h.start_id, c.replaced_by, h.depth + 1
+              FROM hop h JOIN @extschema@.ssl_certificate c ON c.id = h.next_id
+             WHERE c.status = 'replaced' AND h.depth < 1000
+        ), target AS (
+            SELECT DISTINCT ON (start_id) start_id, next_id FROM hop ORDER BY start_id, depth DESC
+        ), stale AS (
+            SELECT a.id, t.start_id, t.next_id,
+                   EXISTS (SELECT 1 FROM @extschema@.ssl_assignment b
+                            WHERE b.certificate_id = t.next_id
+                              AND b.object_type = a.object_type AND b.object_id = a.object_id) AS already_there
+              FROM @extschema@.ssl_assignment a JOIN target t ON a.certificate_id = t.start_id
+             WHERE a.id IN (SELECT n.id FROM new_rows n)
+        ), moved AS (
+            UPDATE @extschema@.ssl_assignment a SET certificate_id = s.next_id
+              FROM stale s WHERE a.id = s.id AND NOT s.already_there
+            RETURNING s.start_id, s.next_id, 'moved' AS outcome
+        ), merged AS (
+            -- The successor already serves that object: the new row is redundant.
+            DELETE FROM @extschema@.ssl_assignment a
+             USING stale s WHERE a.id = s.id AND s.already_there
+            RETURNING s.start_id, s.next_id, 'merged' AS outcome
+        )
+        SELECT start_id, next_id, outcome, count(*) AS n
+          FROM (SELECT * FROM moved UNION ALL SELECT * FROM merged) x
+         GROUP BY start_id, next_id, outcome ORDER BY start_id, outcome
     LOOP
-        SELECT c.status, c.replaced_by INTO current_status, successor
-          FROM @extschema@.ssl_certificate c WHERE c.id = NEW.certificate_id FOR KEY SHARE;
-        EXIT WHEN NOT FOUND OR current_status <> 'replaced' OR successor IS NULL;
-        RAISE NOTICE 'certificate % was replaced by certificate %; the assignment was made to certificate %',
-            NEW.certificate_id, successor, successor;
-        NEW.certificate_id := successor;
-        hops := hops + 1;
-        IF hops > 1000 THEN
-            RAISE EXCEPTION 'certificate % has a replacement chain longer than 1000', NEW.certificate_id
-                USING ERRCODE = '55000';
+        IF r.outcome = 'moved' THEN
+            RAISE NOTICE 'certificate % was replaced by certificate %; % assignment(s) made to it were moved to certificate %',
+                r.start_id, r.next_id, r.n, r.next_id;
+        ELSE
+            RAISE NOTICE 'certificate % was replaced by certificate %, which already has % of the assignment(s) made to it; those were not added again',
+                r.start_id, r.next_id, r.n;
         END IF;
     END LOOP;
-    RETURN NEW;
+    RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.ssl_assignment_follow_renewal() IS
-    'Trigger function: redirects an assignment made to a replaced certificate to its current successor.';
-CREATE TRIGGER ssl_assignment_follow_renewal BEFORE INSERT OR UPDATE OF certificate_id ON @extschema@.ssl_assignment
-    FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_assignment_follow_renewal();
-COMMENT ON TRIGGER ssl_assignment_follow_renewal ON @extschema@.ssl_assignment IS
-    'No assignment ever points at a replaced certificate, even when written concurrently with ssl_renew.';
+    'Trigger function: moves assignments written for a replaced certificate to its current successor.';
+CREATE TRIGGER ssl_assignment_follow_renewal_insert AFTER INSERT ON @extschema@.ssl_assignment
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_follow_renewal();
+CREATE TRIGGER ssl_assignment_follow_renewal_update AFTER UPDATE ON @extschema@.ssl_assignment
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_follow_renewal();
+COMMENT ON TRIGGER ssl_assignment_follow_renewal_insert ON @extschema@.ssl_assignment IS
+    'No assignment is left on a replaced certificate, even when inserted concurrently with ssl_renew.';
+COMMENT ON TRIGGER ssl_assignment_follow_renewal_update ON @extschema@.ssl_assignment IS
+    'No assignment is moved onto a replaced certificate.';
 
 --------------------------------------------------------------------------
 -- Parsing
