@@ -337,8 +337,10 @@ void fill_fields(const DecodedCert& dc, CertificateInfo& info) {
     std::unique_ptr<unsigned char, void (*)(unsigned char*)> spki_owner(spki_der, free_openssl_bytes);
     info.spki_sha256 = sha256_hex(spki_der, static_cast<std::size_t>(spki_len));
 
-    const X509_ALGOR* sig_alg = nullptr;
-    X509_get0_signature(nullptr, &sig_alg, cert);
+    // The tbsCertificate copy: it is covered by the signature, and it is the
+    // one `openssl x509 -text` prints under Certificate/Data. The outer copy
+    // differs only in malformed certificates.
+    const X509_ALGOR* sig_alg = X509_get0_tbs_sigalg(cert);
     const ASN1_OBJECT* sig_oid = nullptr;
     X509_ALGOR_get0(&sig_oid, nullptr, nullptr, sig_alg);
     info.signature_algorithm = oid_text(sig_oid, false);

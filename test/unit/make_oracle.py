@@ -252,10 +252,12 @@ def oracle_row(relpath, der):
             elif line.startswith("notAfter="):
                 row["not_after"] = epoch(line[len("notAfter="):])
     text = x509_text(der, "-text") or ""
+    # The tbsCertificate copy (8-space indent, under Data:), as the core
+    # reports it; the outer copy (4 spaces) differs only when malformed.
     sig = [l.split(":", 1)[1].strip() for l in text.splitlines()
-           if l.startswith("    Signature Algorithm:")]
+           if l.startswith("        Signature Algorithm:")]
     if sig:
-        row["signature_algorithm"] = sig[-1]  # the outer signatureAlgorithm
+        row["signature_algorithm"] = sig[0]
     m = re.search(r"^ {12}Public Key Algorithm: (.+)$", text, re.M)
     if m:
         row["public_key_algorithm"] = m.group(1).strip()
