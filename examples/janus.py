@@ -30,10 +30,16 @@ def main(old_path: str, new_path: str) -> int:
                 "SELECT id FROM ssl_certificate WHERE fingerprint_sha256 = (ssl_parse(%s)).fingerprint_sha256",
                 (old_pem,),
             ).fetchone()[0]
+        # Deploy the certificate in service for that name (a replaced one takes no new assignments).
+        current = conn.execute(
+            "SELECT id FROM ssl_certificate WHERE status = 'active' AND lower(common_name) = lower((ssl_parse(%s)).common_name) "
+            "ORDER BY valid_to DESC LIMIT 1",
+            (old_pem,),
+        ).fetchone()
         conn.execute(
             "INSERT INTO ssl_assignment (certificate_id, object_type, object_id) VALUES (%s, 'ipam.service', 443) "
             "ON CONFLICT DO NOTHING",
-            (old_id,),
+            (current[0] if current else old_id,),
         )
         conn.commit()
 

@@ -48,21 +48,13 @@ SELECT certificate_id = :old_id AS on_old, event_type, old_status, new_status,
 -- The new certificate is now the candidate's answer for its CN.
 SELECT ssl_renewal_candidate(:'samekey') = :new_id AS candidate_is_successor;
 
--- An assignment written to the replaced certificate follows the renewal
--- (after the statement, so RETURNING still shows what was written).
-INSERT INTO ssl_assignment (certificate_id, object_type, object_id)
-VALUES (:old_id, 'ipam.service', 103);
-SELECT certificate_id = :new_id AS redirected FROM ssl_assignment WHERE object_id = 103;
--- One the successor already has is not added twice (so ON CONFLICT DO
--- NOTHING style re-runs stay harmless).
-INSERT INTO ssl_assignment (certificate_id, object_type, object_id)
-VALUES (:old_id, 'ipam.service', 101), (:old_id, 'ipam.service', 104) ON CONFLICT DO NOTHING;
-SELECT object_id, certificate_id = :new_id AS on_new FROM ssl_assignment
- WHERE object_type = 'ipam.service' ORDER BY object_id;
--- Moving an assignment onto a replaced certificate is redirected the same way.
-UPDATE ssl_assignment SET certificate_id = :old_id WHERE object_id = 104;
-SELECT certificate_id = :new_id AS redirected FROM ssl_assignment WHERE object_id = 104;
-DELETE FROM ssl_assignment WHERE object_id = 104;
+-- Assignments cannot be added to the replaced certificate; the error names
+-- the certificate that replaced it.
+INSERT INTO ssl_assignment (certificate_id, object_type, object_id) VALUES (:old_id, 'ipam.service', 103);
+UPDATE ssl_assignment SET certificate_id = :old_id WHERE object_id = 101;
+SELECT count(*) AS left_on_old FROM ssl_assignment WHERE certificate_id = :old_id;
+-- The successor takes them.
+INSERT INTO ssl_assignment (certificate_id, object_type, object_id) VALUES (:new_id, 'ipam.service', 103);
 
 -- The next replacement reuses the first certificate's RSA key: the preview
 -- shows the key change against the current one and the reuse against the first.
@@ -97,3 +89,7 @@ SELECT tenant FROM ssl_certificate WHERE id = :from_expired;
 SELECT c.id - :old_id AS step, c.status, e.event_type, e.related_certificate_id - :old_id AS related_step
   FROM ssl_certificate c JOIN ssl_lifecycle_event e ON e.certificate_id = c.id
  WHERE lower(c.common_name) = 'www.example.com' ORDER BY e.id;
+
+-- After several renewals, the hint names the certificate in service now.
+INSERT INTO ssl_assignment (certificate_id, object_type, object_id) VALUES (:old_id, 'ipam.service', 105);
+SELECT :fourth_id AS in_service_now;

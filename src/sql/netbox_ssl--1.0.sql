@@ -104,7 +104,7 @@ CREATE INDEX ssl_assignment_object_idx ON @extschema@.ssl_assignment (object_typ
 COMMENT ON TABLE @extschema@.ssl_assignment IS
     'Where a certificate is deployed. Insert and delete rows with plain SQL; ssl_renew moves them to the successor.';
 COMMENT ON COLUMN @extschema@.ssl_assignment.id IS 'Surrogate key; unchanged when a renewal moves the assignment.';
-COMMENT ON COLUMN @extschema@.ssl_assignment.certificate_id IS 'The deployed certificate. An assignment made to a replaced certificate is redirected to its current successor.';
+COMMENT ON COLUMN @extschema@.ssl_assignment.certificate_id IS 'The deployed certificate; never a replaced one.';
 COMMENT ON COLUMN @extschema@.ssl_assignment.object_type IS 'The kind of object, in the application''s own terms, e.g. ipam.service, dcim.device, virtualization.virtualmachine.';
 COMMENT ON COLUMN @extschema@.ssl_assignment.object_id IS 'The object''s id in the application.';
 COMMENT ON COLUMN @extschema@.ssl_assignment.is_primary IS 'Whether this is the object''s primary certificate.';
@@ -186,81 +186,50 @@ CREATE TRIGGER ssl_certificate_guard BEFORE UPDATE ON @extschema@.ssl_certificat
 COMMENT ON TRIGGER ssl_certificate_guard ON @extschema@.ssl_certificate IS
     'A row holds one certificate for ever; keeps updated_at current.';
 
--- An assignment written for a replaced certificate follows the renewal
--- instead of staying on it. Statement-level with a transition table, so a
+-- Assignments cannot be written for a replaced certificate: its successor
+-- serves those objects now. Statement-level with a transition table, so a
 -- renewal that moves 100,000 assignments pays one set-based check, not one
--- query per row. Races are covered too: the foreign-key check of a
--- concurrent insert waits for ssl_renew's row lock, and this trigger runs
--- after it with a fresh snapshot, so it sees the committed renewal.
-CREATE FUNCTION @extschema@.ssl_assignment_follow_renewal() RETURNS trigger
+-- query per row. Races are covered: the foreign-key check of a concurrent
+-- insert waits for ssl_renew's row lock and runs before this trigger, which
+-- then reads the committed status with a fresh snapshot.
+CREATE FUNCTION @extschema@.ssl_assignment_check_target() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r record;
+    stale_id bigint;
+    successor bigint;
+    next_id bigint;
 BEGIN
-    -- The common case (nothing written for a replaced certificate) costs one
-    -- pass over the distinct certificate ids, and issues no UPDATE, which
-    -- also ends the recursion after a redirect.
-    IF NOT EXISTS (SELECT 1 FROM (SELECT DISTINCT certificate_id FROM new_rows) w
-                     JOIN @extschema@.ssl_certificate c ON c.id = w.certificate_id
-                    WHERE c.status = 'replaced') THEN
+    SELECT c.id, c.replaced_by INTO stale_id, successor
+      FROM (SELECT DISTINCT certificate_id FROM new_rows) w
+      JOIN @extschema@.ssl_certificate c ON c.id = w.certificate_id
+     WHERE c.status = 'replaced'
+     ORDER BY c.id LIMIT 1;
+    IF stale_id IS NULL THEN
         RETURN NULL;
     END IF;
-    FOR r IN
-        WITH RECURSIVE written AS (
-            SELECT DISTINCT certificate_id FROM new_rows
-        ), hop (start_id, next_id, depth) AS (
-            SELECT c.id, c.replaced_by, 1
-              FROM written w JOIN @extschema@.ssl_certificate c ON c.id = w.certificate_id
-             WHERE c.status = 'replaced'
-            UNION ALL
-            SELECT h.start_id, c.replaced_by, h.depth + 1
-              FROM hop h JOIN @extschema@.ssl_certificate c ON c.id = h.next_id
-             WHERE c.status = 'replaced' AND h.depth < 1000
-        ), target AS (
-            SELECT DISTINCT ON (start_id) start_id, next_id FROM hop ORDER BY start_id, depth DESC
-        ), stale AS (
-            SELECT a.id, t.start_id, t.next_id,
-                   EXISTS (SELECT 1 FROM @extschema@.ssl_assignment b
-                            WHERE b.certificate_id = t.next_id
-                              AND b.object_type = a.object_type AND b.object_id = a.object_id) AS already_there
-              FROM @extschema@.ssl_assignment a JOIN target t ON a.certificate_id = t.start_id
-             WHERE a.id IN (SELECT n.id FROM new_rows n)
-        ), moved AS (
-            UPDATE @extschema@.ssl_assignment a SET certificate_id = s.next_id
-              FROM stale s WHERE a.id = s.id AND NOT s.already_there
-            RETURNING s.start_id, s.next_id, 'moved' AS outcome
-        ), merged AS (
-            -- The successor already serves that object: the new row is redundant.
-            DELETE FROM @extschema@.ssl_assignment a
-             USING stale s WHERE a.id = s.id AND s.already_there
-            RETURNING s.start_id, s.next_id, 'merged' AS outcome
-        )
-        SELECT start_id, next_id, outcome, count(*) AS n
-          FROM (SELECT * FROM moved UNION ALL SELECT * FROM merged) x
-         GROUP BY start_id, next_id, outcome ORDER BY start_id, outcome
-    LOOP
-        IF r.outcome = 'moved' THEN
-            RAISE NOTICE 'certificate % was replaced by certificate %; % assignment(s) made to it were moved to certificate %',
-                r.start_id, r.next_id, r.n, r.next_id;
-        ELSE
-            RAISE NOTICE 'certificate % was replaced by certificate %, which already has % of the assignment(s) made to it; those were not added again',
-                r.start_id, r.next_id, r.n;
-        END IF;
+    -- Name the certificate in service now, following any later renewals.
+    FOR hop IN 1..1000 LOOP
+        SELECT c.replaced_by INTO next_id FROM @extschema@.ssl_certificate c
+         WHERE c.id = successor AND c.status = 'replaced';
+        EXIT WHEN next_id IS NULL;
+        successor := next_id;
     END LOOP;
-    RETURN NULL;
+    RAISE EXCEPTION 'certificate % was replaced, so assignments cannot be added to it', stale_id
+        USING ERRCODE = '55000',
+              HINT = format('Assign certificate %s, which replaced it.', successor);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.ssl_assignment_follow_renewal() IS
-    'Trigger function: moves assignments written for a replaced certificate to its current successor.';
-CREATE TRIGGER ssl_assignment_follow_renewal_insert AFTER INSERT ON @extschema@.ssl_assignment
+COMMENT ON FUNCTION @extschema@.ssl_assignment_check_target() IS
+    'Trigger function: refuses assignments written for a replaced certificate, naming the certificate that replaced it.';
+CREATE TRIGGER ssl_assignment_check_target_insert AFTER INSERT ON @extschema@.ssl_assignment
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_follow_renewal();
-CREATE TRIGGER ssl_assignment_follow_renewal_update AFTER UPDATE ON @extschema@.ssl_assignment
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_check_target();
+CREATE TRIGGER ssl_assignment_check_target_update AFTER UPDATE ON @extschema@.ssl_assignment
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_follow_renewal();
-COMMENT ON TRIGGER ssl_assignment_follow_renewal_insert ON @extschema@.ssl_assignment IS
-    'No assignment is left on a replaced certificate, even when inserted concurrently with ssl_renew.';
-COMMENT ON TRIGGER ssl_assignment_follow_renewal_update ON @extschema@.ssl_assignment IS
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_check_target();
+COMMENT ON TRIGGER ssl_assignment_check_target_insert ON @extschema@.ssl_assignment IS
+    'No assignment is added to a replaced certificate, even when inserted concurrently with ssl_renew.';
+COMMENT ON TRIGGER ssl_assignment_check_target_update ON @extschema@.ssl_assignment IS
     'No assignment is moved onto a replaced certificate.';
 
 --------------------------------------------------------------------------
