@@ -193,7 +193,10 @@ COMMENT ON TRIGGER ssl_certificate_guard ON @extschema@.ssl_certificate IS
 -- insert waits for ssl_renew's row lock and runs before this trigger, which
 -- then reads the committed status with a fresh snapshot.
 CREATE FUNCTION @extschema@.ssl_assignment_check_target() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+-- Its plan is cached for the session; planned while ssl_certificate is small
+-- it would stay a sequential scan as the table grows (see ssl_import).
+SET enable_seqscan = off AS $$
 DECLARE
     stale_id bigint;
     successor bigint;
@@ -273,18 +276,28 @@ COMMENT ON FUNCTION @extschema@.ssl_parse(bytea) IS
 --------------------------------------------------------------------------
 -- Import and the Janus renewal
 --------------------------------------------------------------------------
+-- enable_seqscan = off, for the duration of these calls only: the
+-- foreign-key checks their inserts fire use plans that PostgreSQL caches per
+-- session. Planned while ssl_certificate is small, such a plan is a
+-- sequential scan, and it stays one while a long import grows the table in
+-- the same transaction, which makes bulk imports quadratic (6,000
+-- certificates: 3.5x the time of 2,000; 8,000 in one transaction: 15.6 s
+-- instead of 5.5 s). Every lookup these functions cause is by key, so an
+-- index plan is right at any size.
 
 CREATE FUNCTION @extschema@.ssl_import(pem text, private_key_location text DEFAULT NULL, tenant text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ssl_import_text'
-    LANGUAGE C VOLATILE;
+    LANGUAGE C VOLATILE
+    SET enable_seqscan = off;
 COMMENT ON FUNCTION @extschema@.ssl_import(text, text, text) IS
     'Stores a certificate as active (expired if past valid_to, pending if before valid_from), logs an imported event and returns the new id. Never renews anything.';
 
 CREATE FUNCTION @extschema@.ssl_import(der bytea, private_key_location text DEFAULT NULL, tenant text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ssl_import_bytea'
-    LANGUAGE C VOLATILE;
+    LANGUAGE C VOLATILE
+    SET enable_seqscan = off;
 COMMENT ON FUNCTION @extschema@.ssl_import(bytea, text, text) IS
     'ssl_import for a DER certificate.';
 
@@ -292,7 +305,8 @@ CREATE FUNCTION @extschema@.ssl_renew(old_id bigint, pem text, private_key_locat
                                       allow_cn_change boolean DEFAULT false)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ssl_renew_text'
-    LANGUAGE C VOLATILE;
+    LANGUAGE C VOLATILE
+    SET enable_seqscan = off;
 COMMENT ON FUNCTION @extschema@.ssl_renew(bigint, text, text, boolean) IS
     'The Janus renewal, in the caller''s transaction: stores the replacement as active, moves every assignment to it, marks the old certificate replaced, logs renewed and activated events, and returns the new id.';
 
@@ -300,7 +314,8 @@ CREATE FUNCTION @extschema@.ssl_renew(old_id bigint, der bytea, private_key_loca
                                       allow_cn_change boolean DEFAULT false)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ssl_renew_bytea'
-    LANGUAGE C VOLATILE;
+    LANGUAGE C VOLATILE
+    SET enable_seqscan = off;
 COMMENT ON FUNCTION @extschema@.ssl_renew(bigint, bytea, text, boolean) IS
     'ssl_renew for a DER replacement certificate.';
 

@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# Benchmarks of netbox_ssl on a throwaway cluster (see docs/performance.md):
+#   (a) ssl_parse vs a bare d2i_X509 + SHA-256 loop over the same certificates;
+#   (b) ssl_import vs a plain INSERT of the same precomputed rows, in one
+#       transaction and in autocommit;
+#   (c) ssl_renew vs a plain UPDATE, with 1, 1,000 and 100,000 assignments.
+# Installs missing Debian packages, builds the bench programs (CMake, Release)
+# and the extension (PGXS), generates the certificates, starts a temporary
+# PostgreSQL as the postgres user, and prints a results table, also written
+# as markdown to build/bench/results.md. Needs root (re-runs itself with sudo).
+#
+# Settings (environment):
+#   BENCH_CERTS=10000          certificates for (a) and (b)
+#   BENCH_SEED=42              gen_certs seed
+#   BENCH_ROUNDS=3             rounds of the baseline, ssl_parse runs, and
+#                              one-transaction import / INSERT runs
+#   BENCH_AUTOCOMMIT_RUNS=1    autocommit import / INSERT runs
+#   BENCH_RENEW_RUNS=5         runs with 1 and with 1,000 assignments
+#   BENCH_RENEW_BIG=100000     assignments of the large renewal
+#   BENCH_RENEW_BIG_RUNS=2     runs of the large renewal
+#   SANDBOX_PG_OPTS            server settings (default below)
+#   SANDBOX_PORT=54339         port of the throwaway cluster
+#   SANDBOX_KEEP=1             keep the cluster's directory afterwards
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ]; then exec sudo -E bash "$0" "$@"; fi
+
+BENCH_CERTS=${BENCH_CERTS:-10000}
+BENCH_SEED=${BENCH_SEED:-42}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
+BENCH_AUTOCOMMIT_RUNS=${BENCH_AUTOCOMMIT_RUNS:-1}
+BENCH_RENEW_RUNS=${BENCH_RENEW_RUNS:-5}
+BENCH_RENEW_BIG=${BENCH_RENEW_BIG:-100000}
+BENCH_RENEW_BIG_RUNS=${BENCH_RENEW_BIG_RUNS:-2}
+export SANDBOX_PG_OPTS="${SANDBOX_PG_OPTS:--c shared_buffers=256MB -c max_wal_size=4GB -c synchronous_commit=off -c jit=off}"
+export SANDBOX_PORT=${SANDBOX_PORT:-54339}
+
+OUT=build/bench
+mkdir -p "$OUT"
+started=$(date +%s)
+step() { printf '[%4ss] %s\n' "$(($(date +%s) - started))" "$*"; }
+
+scripts/install-deps.sh
+export PATH="$(pg_config --bindir):$PATH"
+
+step "building the bench programs (CMake, Release) in $OUT"
+if ! { cmake -S . -B "$OUT" -DCMAKE_BUILD_TYPE=Release -DNETBOX_SSL_BENCH=ON >"$OUT/cmake.log" 2>&1 \
+       && cmake --build "$OUT" --target bench_gen_certs bench_d2i_baseline -j"$(nproc)" >>"$OUT/cmake.log" 2>&1; }; then
+    tail -5 "$OUT/cmake.log"
+    echo "WARNING: the CMake build failed (see $OUT/cmake.log); building the two bench programs directly with g++ -O3" >&2
+    flags=(-std=c++17 -O3 -DNDEBUG -Wall -Wextra -Werror -pthread)
+    g++ "${flags[@]}" -o "$OUT/bench_gen_certs" test/bench/gen_certs.cpp -lcrypto
+    g++ "${flags[@]}" -Isrc -o "$OUT/bench_d2i_baseline" test/bench/d2i_baseline.cpp src/core/*.cpp -lcrypto
+fi
+
+step "building and installing the extension (PGXS)"
+make -s >"$OUT/make.log" 2>&1 || { tail -30 "$OUT/make.log"; exit 1; }
+make -s install >>"$OUT/make.log" 2>&1 || { tail -30 "$OUT/make.log"; exit 1; }
+
+# Renewal test pairs: one per (kind, size, run), each its own Common Name.
+sizes=(1 1000 "$BENCH_RENEW_BIG")
+runs_for() { if [ "$1" -eq "$BENCH_RENEW_BIG" ]; then echo "$BENCH_RENEW_BIG_RUNS"; else echo "$BENCH_RENEW_RUNS"; fi; }
+kinds=(renew update update_notrig)
+pair_args=()
+for size in "${sizes[@]}"; do
+    for run in $(seq 1 "$(runs_for "$size")"); do
+        for kind in "${kinds[@]}"; do pair_args+=(--pair "$kind-$size-$run.bench.example"); done
+    done
+done
+
+step "generating $BENCH_CERTS certificates and $((${#pair_args[@]} / 2)) renewal pairs (seed $BENCH_SEED)"
+"$OUT/bench_gen_certs" --count "$BENCH_CERTS" --seed "$BENCH_SEED" --out "$OUT/certs.tsv" \
+    --pairs-out "$OUT/pairs.tsv" "${pair_args[@]}" --chain-out "$OUT/chain.pem"
+
+# shellcheck source=scripts/pg-sandbox.sh
+source scripts/pg-sandbox.sh
+trap sandbox_stop EXIT
+sandbox_start
+step "throwaway PostgreSQL running in $SANDBOX_DIR with: $SANDBOX_PG_OPTS (and the sandbox's own -c fsync=off)"
+
+PSQL=(psql -X -q -At -v ON_ERROR_STOP=1)
+"${PSQL[@]}" <<SQL
+CREATE EXTENSION netbox_ssl;
+CREATE TABLE staging (id integer PRIMARY KEY, cn text NOT NULL, key_type text NOT NULL, pem text NOT NULL);
+\copy staging FROM '$OUT/certs.tsv'
+CREATE TABLE pairs (cn text PRIMARY KEY, old_pem text NOT NULL, new_pem text NOT NULL);
+\copy pairs FROM '$OUT/pairs.tsv'
+-- One row per timed run.
+CREATE TABLE bench_result (name text NOT NULL, run integer NOT NULL, ms double precision NOT NULL,
+                           n bigint, expected bigint NOT NULL);
+VACUUM ANALYZE staging;
+VACUUM ANALYZE pairs;
+SQL
+n_staged=$("${PSQL[@]}" -c "SELECT count(*) FROM staging")
+[ "$n_staged" -eq "$BENCH_CERTS" ] || { echo "staging holds $n_staged rows, expected $BENCH_CERTS" >&2; exit 1; }
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# psql lines that time the statements between them with the server's clock,
+# inside one session, and record the run as (name, run, ms, n, expected n).
+tic() { echo "SELECT clock_timestamp() AS t0 \\gset"; }
+toc() {
+    echo "SELECT 1000 * extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS ms \\gset"
+    echo "INSERT INTO bench_result VALUES ('$1', $2, :ms, $3, $4);"
+}
+
+# ---------------------------------------------------------------- (a) parse
+step "(a) the d2i_X509 + SHA-256 baseline, $BENCH_ROUNDS rounds over the same certificates"
+"$OUT/bench_d2i_baseline" "$OUT/certs.tsv" --rounds "$BENCH_ROUNDS" --by-type --kv "$OUT/baseline.kv" \
+    | tee "$OUT/baseline.txt"
+
+step "(a) ssl_parse, $BENCH_ROUNDS runs over the staging table"
+{
+    echo "SELECT count((ssl_parse(pem)).fingerprint_sha256) FROM (SELECT pem FROM staging LIMIT 100) s;"  # warm-up
+    for run in $(seq 1 "$BENCH_ROUNDS"); do
+        tic
+        echo "SELECT count((ssl_parse(pem)).fingerprint_sha256) AS n FROM staging \\gset"
+        toc parse "$run" ":n" "$BENCH_CERTS"
+    done
+} | "${PSQL[@]}" >/dev/null
+
+# ---------------------------------------------------------------- (b) import
+# The plain-INSERT comparison stores exactly what ssl_import stores (the same
+# columns, status rule and 'imported' event, in one statement) from rows
+# that ssl_parse produced beforehand.
+cols="common_name, subject, issuer, serial_number, fingerprint_sha256, valid_from, valid_to, sans, algorithm,
+      key_size, signature_algorithm, is_ca, subject_key_id, authority_key_id, spki_sha256, pem_content, issuer_chain"
+plain_insert() {  # $1: WHERE clause on parsed
+    echo "WITH c AS (INSERT INTO ssl_certificate ($cols, status)
+           SELECT $cols, CASE WHEN valid_to < now() THEN 'expired' WHEN valid_from > now() THEN 'pending' ELSE 'active' END
+             FROM parsed $1 ORDER BY sid
+           ON CONFLICT (fingerprint_sha256) DO NOTHING RETURNING id, status)
+     INSERT INTO ssl_lifecycle_event (certificate_id, event_type, new_status, description)
+     SELECT id, 'imported', status, 'Imported with status ' || status FROM c;" | tr -s ' \n' ' '
+    echo
+}
+reset_tables="TRUNCATE ssl_lifecycle_event, ssl_assignment, ssl_certificate RESTART IDENTITY;"
+"${PSQL[@]}" -c "CREATE TABLE parsed AS SELECT s.id AS sid, p.* FROM staging s CROSS JOIN LATERAL ssl_parse(s.pem) p" \
+             -c "ALTER TABLE parsed ADD PRIMARY KEY (sid)" -c "VACUUM ANALYZE parsed"
+
+step "(b) ssl_import and plain INSERT of $BENCH_CERTS certificates in one transaction, $BENCH_ROUNDS runs each"
+{
+    echo "BEGIN; SELECT ssl_import(pem) FROM staging LIMIT 1; ROLLBACK;"  # warm-up: loads the module and its plans
+    for run in $(seq 1 "$BENCH_ROUNDS"); do
+        echo "$reset_tables CHECKPOINT;"
+        tic
+        echo "BEGIN;"
+        echo "SELECT count(ssl_import(pem)) AS n FROM staging \\gset"
+        echo "COMMIT;"
+        toc import_txn "$run" ":n" "$BENCH_CERTS"
+        echo "$reset_tables CHECKPOINT;"
+        tic
+        echo "BEGIN;"
+        plain_insert ""
+        echo "COMMIT;"
+        toc insert_txn "$run" "(SELECT count(*) FROM ssl_certificate)" "$BENCH_CERTS"
+    done
+} | "${PSQL[@]}" >/dev/null
+
+step "(b) ssl_import and plain INSERT in autocommit, one statement per certificate, $BENCH_AUTOCOMMIT_RUNS run(s) each"
+for run in $(seq 1 "$BENCH_AUTOCOMMIT_RUNS"); do
+    {
+        echo "$reset_tables CHECKPOINT;"
+        tic
+        echo "\\o /dev/null"
+        for i in $(seq 1 "$BENCH_CERTS"); do plain_insert "WHERE sid = $i"; done
+        echo "\\o"
+        toc insert_auto "$run" "(SELECT count(*) FROM ssl_certificate)" "$BENCH_CERTS"
+        echo "$reset_tables CHECKPOINT;"
+        echo "BEGIN; SELECT ssl_import(pem) FROM staging LIMIT 1; ROLLBACK;"
+        tic
+        echo "\\o /dev/null"
+        for i in $(seq 1 "$BENCH_CERTS"); do echo "SELECT ssl_import(pem) FROM staging WHERE id = $i;"; done
+        echo "\\o"
+        toc import_auto "$run" "(SELECT count(*) FROM ssl_certificate)" "$BENCH_CERTS"
+    } >"$OUT/autocommit.sql"
+    "${PSQL[@]}" -f "$OUT/autocommit.sql" >/dev/null
+done
+n_imported=$("${PSQL[@]}" -c "SELECT count(*) FROM ssl_certificate")
+[ "$n_imported" -eq "$BENCH_CERTS" ] || { echo "ssl_certificate holds $n_imported rows, expected $BENCH_CERTS" >&2; exit 1; }
+
+# ---------------------------------------------------------------- (c) renew
+# Background: the imported certificates keep one assignment each. Every run
+# imports a fresh old certificate (and, for UPDATE, a fresh target), gives
+# the old one N assignments, vacuums, times one transaction, checks that all
+# N moved, and deletes them again.
+step "(c) ssl_renew vs plain UPDATE with ${sizes[*]} assignments"
+"${PSQL[@]}" -c "INSERT INTO ssl_assignment (certificate_id, object_type, object_id)
+                 SELECT id, 'dcim.device', id FROM ssl_certificate" -c "VACUUM ANALYZE ssl_assignment"
+for size in "${sizes[@]}"; do
+    {
+        for run in $(seq 1 "$(runs_for "$size")"); do
+            for kind in "${kinds[@]}"; do
+                cn="$kind-$size-$run.bench.example"
+                echo "SELECT ssl_import(old_pem) AS old_id FROM pairs WHERE cn = '$cn' \\gset"
+                if [ "$kind" != renew ]; then
+                    echo "SELECT ssl_import(new_pem) AS new_id FROM pairs WHERE cn = '$cn' \\gset"
+                fi
+                echo "INSERT INTO ssl_assignment (certificate_id, object_type, object_id)
+                      SELECT :old_id, 'ipam.service', g FROM generate_series(1, $size) g;"
+                echo "VACUUM ANALYZE ssl_assignment;"
+                echo "CHECKPOINT;"
+                tic
+                echo "BEGIN;"
+                case "$kind" in
+                    renew) echo "SELECT ssl_renew(:old_id, new_pem) AS new_id FROM pairs WHERE cn = '$cn' \\gset" ;;
+                    update) echo "UPDATE ssl_assignment SET certificate_id = :new_id WHERE certificate_id = :old_id;" ;;
+                    update_notrig)
+                        echo "SET LOCAL session_replication_role = replica;"
+                        echo "UPDATE ssl_assignment SET certificate_id = :new_id WHERE certificate_id = :old_id;" ;;
+                esac
+                echo "COMMIT;"
+                toc "$kind" "$run" "(SELECT count(*) FROM ssl_assignment WHERE certificate_id = :new_id)" "$size"
+                echo "DELETE FROM ssl_assignment WHERE certificate_id = :new_id;"
+            done
+        done
+    } | "${PSQL[@]}" >/dev/null
+    step "    $size assignment(s) done"
+done
+bad=$("${PSQL[@]}" -c "SELECT string_agg(format('%s run %s: %s rows, expected %s', name, run, n, expected), '; ')
+                       FROM bench_result WHERE n IS DISTINCT FROM expected")
+[ -z "$bad" ] || { echo "a timed statement did not process every row: $bad" >&2; exit 1; }
+
+# ---------------------------------------------------------------- (d) plan cache
+# PostgreSQL keeps the plans of foreign-key checks and of the trigger's
+# lookup per session; a plan made while ssl_certificate was tiny stays a
+# sequential scan as the table grows. (d1) imports S1 and then S2 = 3 x S1
+# certificates in one transaction into an empty inventory that was VACUUM
+# ANALYZEd, each in a fresh session; with index lookups the time per
+# certificate would stay the same. (d2) inserts D2 assignments in a session
+# whose plans were made while ssl_certificate held 2 rows (then filled with
+# the other certificates), and the same in a fresh session. The assignments
+# go to the newest certificates, at the end of the table, where a sequential
+# scan finds them last (as it finds a just-imported certificate).
+S1=$((BENCH_CERTS / 5)); S2=$((3 * S1)); D2=2000
+step "(d) plan-cache check: one-transaction import of $S1 and $S2 certificates into an analyzed empty inventory"
+for s in "$S1" "$S2"; do
+    "${PSQL[@]}" -c "$reset_tables" -c "VACUUM ANALYZE ssl_certificate" -c "VACUUM ANALYZE ssl_lifecycle_event" -c "CHECKPOINT"
+    {
+        tic
+        echo "BEGIN;"
+        echo "SELECT count(ssl_import(pem)) AS n FROM staging WHERE id <= $s \\gset"
+        echo "COMMIT;"
+        toc import_analyzed_empty 1 ":n" "$s"
+        tic
+        echo "SELECT count((ssl_parse(pem)).fingerprint_sha256) AS n FROM staging WHERE id <= $s \\gset"
+        toc parse_subset 1 ":n" "$s"
+    } | "${PSQL[@]}" >/dev/null
+done
+step "(d) plan-cache check: $D2 assignment inserts, session planned on a 2-row table vs a fresh session"
+"${PSQL[@]}" >/dev/null <<SQL
+$reset_tables
+ALTER TABLE ssl_certificate SET (autovacuum_enabled = off);
+INSERT INTO ssl_certificate ($cols) SELECT $cols FROM parsed WHERE sid <= 2 ORDER BY sid;
+VACUUM ANALYZE ssl_certificate;
+VACUUM ANALYZE ssl_assignment;
+$(for i in 1 2 3 4 5 6 7; do echo "INSERT INTO ssl_assignment (certificate_id, object_type, object_id) VALUES (1, 'warm', $i);"; done)
+INSERT INTO ssl_certificate ($cols) SELECT $cols FROM parsed WHERE sid > 2 ORDER BY sid;
+CHECKPOINT;
+$(tic)
+INSERT INTO ssl_assignment (certificate_id, object_type, object_id) SELECT $BENCH_CERTS, 'x', g FROM generate_series(1, $D2) g;
+$(toc assign_stale_plans 1 "(SELECT count(*) FROM ssl_assignment WHERE certificate_id = $BENCH_CERTS)" "$D2")
+SQL
+"${PSQL[@]}" >/dev/null <<SQL
+$(tic)
+INSERT INTO ssl_assignment (certificate_id, object_type, object_id) SELECT $((BENCH_CERTS - 1)), 'x', g FROM generate_series(1, $D2) g;
+$(toc assign_fresh_session 1 "(SELECT count(*) FROM ssl_assignment WHERE certificate_id = $((BENCH_CERTS - 1)))" "$D2")
+ALTER TABLE ssl_certificate RESET (autovacuum_enabled);
+SQL
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------- results
+"${PSQL[@]}" -F= -c "SELECT name || '.' || expected, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)
+                     FROM bench_result GROUP BY name, expected" >"$OUT/db.kv"
+"${PSQL[@]}" -c "COPY (SELECT name, expected AS n, run, round(ms::numeric, 3) AS ms FROM bench_result
+                       ORDER BY name, expected, run)
+                 TO STDOUT WITH (FORMAT csv, HEADER)" >"$OUT/runs.csv"
+pg_version=$("${PSQL[@]}" -c "SHOW server_version")
+cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+mem_gb=$(free -g | awk '/^Mem:/ {print $2}')
+
+awk -F= -v N="$BENCH_CERTS" -v R="$BENCH_ROUNDS" -v A="$BENCH_AUTOCOMMIT_RUNS" \
+    -v RR="$BENCH_RENEW_RUNS" -v BIG="$BENCH_RENEW_BIG" -v BR="$BENCH_RENEW_BIG_RUNS" \
+    -v S1="$S1" -v S2="$S2" -v D2="$D2" \
+    -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cpus="$(nproc)" -v cpu="$cpu_model" -v mem="$mem_gb" \
+    -v pg="$pg_version" -v ossl="$(openssl version)" -v opts="$SANDBOX_PG_OPTS" \
+    -v load0="$load_start" -v load1="$load_end" '
+    FNR == NR { base[$1] = $2; next }
+    { db[$1] = $2 }
+    function rate(ms) { return ms > 0 ? N / (ms / 1000) : 0 }
+    function fmt_rate(r) { return sprintf("%.0f certs/s (%.0f us/cert)", r, 1e6 / r) }
+    function row(a, b, c) { rows[++nrows] = a "\t" b "\t" c }
+    function sect(t) { row("##" t, "", "") }
+    END {
+        parse = rate(db["parse." N]); bl = base["baseline"]
+        sect("(a) Parsing " N " certificates")
+        row("ssl_parse(text) in the server, median of " R " runs", fmt_rate(parse), "SELECT count((ssl_parse(pem)).fingerprint_sha256) FROM staging")
+        row("baseline: d2i_X509 + SHA-256 + X509_free on DER", fmt_rate(bl), "same certificates, in-process, median of " R " rounds")
+        row("ratio baseline / ssl_parse", sprintf("%.2fx", bl / parse), sprintf("ssl_parse runs at %.0f%% of the baseline", 100 * parse / bl))
+        row("netbox_ssl::parse_pem in-process (PEM text)", fmt_rate(base["core_pem"]), "the core of ssl_parse, without PostgreSQL")
+        row("netbox_ssl::parse_der in-process (DER)", fmt_rate(base["core_der"]), "")
+        row("netbox_ssl::split_pem alone (PEM scan + base64)", fmt_rate(base["core_split_pem"]), "part of parse_pem")
+        row("d2i_X509 + X509_free alone", fmt_rate(base["d2i_x509"]), "")
+        row("d2i_PUBKEY of the SubjectPublicKeyInfo alone", fmt_rate(base["d2i_pubkey"]), "the key decode inside d2i_X509")
+        row("SHA-256 of the DER alone", fmt_rate(base["sha256"]), "")
+
+        it = rate(db["import_txn." N]); pt = rate(db["insert_txn." N])
+        ia = rate(db["import_auto." N]); pa = rate(db["insert_auto." N])
+        sect("(b) Importing " N " certificates")
+        row("ssl_import, one transaction, median of " R, sprintf("%.0f certs/s", it), "SELECT count(ssl_import(pem)) FROM staging")
+        row("plain INSERT of precomputed rows + events, one transaction", sprintf("%.0f certs/s", pt), "INSERT ... SELECT from ssl_parse output stored beforehand")
+        row("ratio ssl_import time / plain INSERT time", sprintf("%.2fx", pt / it), "")
+        row("ssl_import time minus ssl_parse time, per certificate", sprintf("%.0f us", 1e6 / it - 1e6 / parse), sprintf("plain INSERT: %.0f us per row", 1e6 / pt))
+        row("ssl_import, autocommit, one statement per certificate, " A " run(s)", sprintf("%.0f certs/s", ia), "psql, one SELECT ssl_import(...) per line")
+        row("plain INSERT, autocommit, one statement per row", sprintf("%.0f certs/s", pa), "")
+        row("ratio ssl_import time / plain INSERT time (autocommit)", sprintf("%.2fx", pa / ia), "")
+
+        split("1 1000 " BIG, sz, " ")
+        sect("(c) Renewal: ms per transaction, median of " RR " runs (" BR " for " BIG ")")
+        for (i = 1; i <= 3; i++) {
+            s = sz[i]
+            row("ssl_renew with " s " assignment(s)", sprintf("%.2f ms", db["renew." s]), sprintf("%.2f us per assignment", 1000 * db["renew." s] / s))
+        }
+        row("growth factor 1 -> 1000 assignments", sprintf("%.1fx", db["renew.1000"] / db["renew.1"]), "size grows 1000x")
+        row("growth factor 1000 -> " BIG " assignments", sprintf("%.1fx", db["renew." BIG] / db["renew.1000"]), sprintf("size grows %gx", BIG / 1000))
+        for (i = 1; i <= 3; i++) {
+            s = sz[i]
+            row("plain UPDATE of " s " assignment(s)", sprintf("%.2f ms", db["update." s]), sprintf("ssl_renew / UPDATE = %.2fx", db["renew." s] / db["update." s]))
+        }
+        for (i = 1; i <= 3; i++) {
+            s = sz[i]
+            row("plain UPDATE of " s ", triggers off", sprintf("%.2f ms", db["update_notrig." s]), "session_replication_role = replica: no FK check or assignment-target trigger")
+        }
+
+        sect("(d) Plan-cache check (sessions whose plans were made while ssl_certificate was tiny)")
+        i1 = db["import_analyzed_empty." S1]; i2 = db["import_analyzed_empty." S2]
+        p1 = db["parse_subset." S1]; p2 = db["parse_subset." S2]
+        row("ssl_import of " S1 ", one transaction, analyzed empty inventory", sprintf("%.0f ms", i1), sprintf("minus ssl_parse of the same: %.0f us per certificate", 1000 * (i1 - p1) / S1))
+        row("ssl_import of " S2 ", one transaction, analyzed empty inventory", sprintf("%.0f ms", i2), sprintf("minus ssl_parse of the same: %.0f us per certificate", 1000 * (i2 - p2) / S2))
+        row("growth factor of ssl_import, " S1 " -> " S2, sprintf("%.1fx", i2 / i1), sprintf("size grows %gx; ssl_parse alone grew %.1fx", S2 / S1, p2 / p1))
+        a1 = db["assign_stale_plans." D2]; a2 = db["assign_fresh_session." D2]
+        row("INSERT of " D2 " assignments, plans made on a 2-row table", sprintf("%.0f ms", a1), "the FK check reuses the plan of that session")
+        row("INSERT of " D2 " assignments, fresh session", sprintf("%.0f ms", a2), sprintf("ratio planned-on-2-rows / fresh = %.1fx", a1 / a2))
+
+        # Markdown with padded columns: aligned on the console as well.
+        w1 = length("Measurement"); w2 = length("Result"); w3 = length("Notes")
+        for (i = 1; i <= nrows; i++) {
+            split(rows[i], f, "\t")
+            if (substr(f[1], 1, 2) == "##") continue
+            if (length(f[1]) > w1) w1 = length(f[1]); if (length(f[2]) > w2) w2 = length(f[2]); if (length(f[3]) > w3) w3 = length(f[3])
+        }
+        print "# netbox_ssl benchmark results"
+        print ""
+        print "- date: " when
+        print "- machine: " cpus " CPUs (" cpu "), " mem " GB RAM; load average (1/5/15 min) " load0 " at start, " load1 " at end"
+        print "- PostgreSQL " pg ", " ossl
+        print "- server settings: " opts " -c fsync=off"
+        for (i = 1; i <= nrows; i++) {
+            split(rows[i], f, "\t")
+            if (substr(f[1], 1, 2) == "##") {
+                print ""; print "### " substr(f[1], 3); print ""
+                printf "| %-" w1 "s | %-" w2 "s | %-" w3 "s |\n", "Measurement", "Result", "Notes"
+                printf "|%s|%s|%s|\n", dashes(w1 + 2), dashes(w2 + 2), dashes(w3 + 2)
+                continue
+            }
+            printf "| %-" w1 "s | %" w2 "s | %-" w3 "s |\n", f[1], f[2], f[3]
+        }
+    }
+    function dashes(n,   s) { s = ""; while (n-- > 0) s = s "-"; return s }
+' "$OUT/baseline.kv" "$OUT/db.kv" >"$OUT/results.md"
+
+{
+    echo
+    echo "### Baseline program output"
+    echo
+    echo '```'
+    cat "$OUT/baseline.txt"
+    echo '```'
+    echo
+    echo "Every timed run: $OUT/runs.csv"
+} >>"$OUT/results.md"
+
+echo
+cat "$OUT/results.md"
+echo
+step "done; results in $OUT/results.md"
