@@ -13,6 +13,9 @@ extern "C" {
 // GUC values (module.cpp).
 extern int netbox_ssl_max_input_bytes;
 extern char* netbox_ssl_actor;
+extern int netbox_ssl_expiry_critical_days;
+extern int netbox_ssl_expiry_warning_days;
+extern char* netbox_ssl_purging_certificate;
 
 // A parsed certificate as plain palloc'd PostgreSQL values: what crosses from
 // the C++ core into code that may ereport. Nullable fields are NULL pointers.

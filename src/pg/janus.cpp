@@ -258,17 +258,18 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     if (rc != SPI_OK_UPDATE) elog(ERROR, "netbox_ssl: moving assignments failed: %s", SPI_result_code_string(rc));
     const int64 moved = static_cast<int64>(SPI_processed);
 
-    // 5. The old certificate is kept, as replaced.
-    rc = SPI_execute_plan(p.mark_replaced, ids, nullptr, false, 0);
-    if (rc != SPI_OK_UPDATE || SPI_processed != 1) {
-        elog(ERROR, "netbox_ssl: marking certificate " INT64_FORMAT " replaced failed", old_id);
-    }
-
-    // 6. The linked events.
+    // 5. The linked events, before the status change: from 1.1 on, a
+    // trigger logs every status change that has no event yet.
     Datum event_args[4] = {Int64GetDatum(old_id), Int64GetDatum(new_id), CStringGetTextDatum(status),
                            Int64GetDatum(moved)};
     rc = SPI_execute_plan(p.renew_events, event_args, nullptr, false, 0);
     if (rc != SPI_OK_INSERT) elog(ERROR, "netbox_ssl: logging the renewal failed: %s", SPI_result_code_string(rc));
+
+    // 6. The old certificate is kept, as replaced.
+    rc = SPI_execute_plan(p.mark_replaced, ids, nullptr, false, 0);
+    if (rc != SPI_OK_UPDATE || SPI_processed != 1) {
+        elog(ERROR, "netbox_ssl: marking certificate " INT64_FORMAT " replaced failed", old_id);
+    }
 
     SPI_finish();
     PG_RETURN_INT64(new_id);

@@ -13,6 +13,9 @@ void _PG_init(void);
 
 int netbox_ssl_max_input_bytes = 1024 * 1024;
 char* netbox_ssl_actor = nullptr;
+int netbox_ssl_expiry_critical_days = 14;
+int netbox_ssl_expiry_warning_days = 30;
+char* netbox_ssl_purging_certificate = nullptr;
 
 // NOLINTNEXTLINE(bugprone-reserved-identifier): see the declaration
 void _PG_init(void) {
@@ -26,6 +29,20 @@ void _PG_init(void) {
                                "Applications set it per transaction (SET LOCAL netbox_ssl.actor = 'alice'); "
                                "when empty, current_user is recorded.",
                                &netbox_ssl_actor, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("netbox_ssl.expiry_critical_days",
+                            "Days before valid_to from which ssl_certificate_expiry reports a certificate as critical.",
+                            nullptr, &netbox_ssl_expiry_critical_days, 14, 0, 36500, PGC_USERSET, 0, nullptr,
+                            nullptr, nullptr);
+    DefineCustomIntVariable("netbox_ssl.expiry_warning_days",
+                            "Days before valid_to from which ssl_certificate_expiry reports a certificate as warning.",
+                            nullptr, &netbox_ssl_expiry_warning_days, 30, 0, 36500, PGC_USERSET, 0, nullptr,
+                            nullptr, nullptr);
+    // Set only by ssl_purge_certificate, transaction-locally; declared so the
+    // reserved prefix accepts it.
+    DefineCustomStringVariable("netbox_ssl.purging_certificate",
+                               "Internal: the certificate ssl_purge_certificate is removing.", nullptr,
+                               &netbox_ssl_purging_certificate, "", PGC_USERSET,
+                               GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("netbox_ssl");
 #else
