@@ -2,7 +2,8 @@
 # The Janus renewal end to end, on a throwaway local cluster:
 # installs missing Debian packages, builds and installs netbox_ssl, starts a
 # temporary PostgreSQL (as the postgres user), then walks through the
-# tutorial: import, assign, find the candidate, preview, renew, verify.
+# tutorial: import, assign, find the candidate, preview, renew, verify,
+# and shows the one-call revert.
 # Set SANDBOX_KEEP=1 to keep the cluster's directory afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +63,13 @@ SELECT certificate_id, event_type, old_status, new_status, related_certificate_i
 \set VERBOSITY default
 SELECT ssl_renew(:old_id, :'new');
 \set ON_ERROR_STOP 1
+
+\echo '== 7. Changed your mind? One call reverts the renewal (rolled back here, to keep the result)'
+BEGIN;
+SELECT ssl_revert_renewal(:new_id) AS back_to;
+SELECT id, status, (SELECT count(*) FROM ssl_assignment a WHERE a.certificate_id = c.id) AS assignments
+  FROM ssl_certificate c ORDER BY id;
+ROLLBACK;
 
 SELECT CASE WHEN (SELECT status FROM ssl_certificate WHERE id = :old_id) = 'replaced'
              AND (SELECT count(*) FROM ssl_assignment WHERE certificate_id = :new_id) = 3
