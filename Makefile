@@ -14,7 +14,7 @@ OBJS = \
 DATA = $(wildcard src/sql/netbox_ssl--*.sql)
 PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
 
-REGRESS = parse import janus errors transactions schema lifecycle upgrade
+REGRESS = parse import janus errors transactions schema lifecycle privileges upgrade
 REGRESS_OPTS = --inputdir=.
 ISOLATION = renew_race lifecycle_race
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation

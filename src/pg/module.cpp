@@ -2,6 +2,8 @@
 #include "pg/adapter.hpp"
 
 extern "C" {
+#include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -9,6 +11,8 @@ PG_MODULE_MAGIC;
 
 // NOLINTNEXTLINE(bugprone-reserved-identifier): the name PostgreSQL calls on load
 void _PG_init(void);
+
+PG_FUNCTION_INFO_V1(ssl_caller);
 }
 
 int netbox_ssl_max_input_bytes = 1024 * 1024;
@@ -48,4 +52,13 @@ void _PG_init(void) {
 #else
     EmitWarningsOnPlaceholders("netbox_ssl");
 #endif
+}
+
+// The role that called into the extension: the current role outside any
+// SECURITY DEFINER function (it follows SET ROLE, unlike session_user). The
+// writing functions run as the extension's owner, so current_user there
+// would name the owner instead of the caller.
+extern "C" Datum ssl_caller(PG_FUNCTION_ARGS) {
+    (void)fcinfo;
+    PG_RETURN_TEXT_P(cstring_to_text(GetUserNameFromId(GetOuterUserId(), false)));
 }
