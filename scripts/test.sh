@@ -5,7 +5,8 @@
 #   3. pg_regress (sql/, expected/) and isolation tests (test/isolation/)
 #      against a throwaway cluster started as the postgres user;
 #   4. checks of that server's log: no crash, no private key material;
-#   plus static analysis of src/ and the Python application example.
+#   plus static analysis of src/, the Python application example, and a
+#   pg_dump/restore round trip.
 # Installs missing Debian packages first. Needs root (re-runs itself with sudo).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -87,6 +88,9 @@ else
     echo "$first"; echo "$second"
     fail 1 "examples/janus.py"
 fi
+
+section "dump and restore"
+if bash test/dump_restore.sh; then pass 1; else fail 1 "pg_dump / restore (test/dump_restore.sh)"; fi
 
 section "server log checks"
 cp "$SANDBOX_LOG" build/server.log

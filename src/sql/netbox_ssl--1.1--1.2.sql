@@ -101,3 +101,37 @@ GRANT UPDATE (status, tenant, private_key_location, issuer_chain, archive_pinned
 
 GRANT EXECUTE ON FUNCTION @extschema@.ssl_auto_archive(interval), @extschema@.ssl_purge_certificate(bigint)
    TO netbox_ssl_admin;
+
+--------------------------------------------------------------------------
+-- Restores: pg_dump writes ssl_assignment's rows before
+-- ssl_lifecycle_event's, so the history trigger fired during a restore and
+-- logged every restored assignment again (whose ids then collided with the
+-- restored events). History is written only for certificates that have a
+-- history, which every certificate stored by ssl_import or ssl_renew has,
+-- and which a certificate being restored does not have yet.
+--------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_assignment_history() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO @extschema@.ssl_lifecycle_event (certificate_id, event_type, object_type, object_id, description)
+        SELECT n.certificate_id, 'assignment_added', n.object_type, n.object_id,
+               format('Assigned to %s %s', n.object_type, n.object_id)
+          FROM new_rows n
+         WHERE EXISTS (SELECT 1 FROM @extschema@.ssl_lifecycle_event e WHERE e.certificate_id = n.certificate_id)
+         ORDER BY n.id;
+    ELSE
+        INSERT INTO @extschema@.ssl_lifecycle_event (certificate_id, event_type, object_type, object_id, description)
+        SELECT o.certificate_id, 'assignment_removed', o.object_type, o.object_id,
+               format('Unassigned from %s %s', o.object_type, o.object_id)
+          FROM old_rows o
+         WHERE EXISTS (SELECT 1 FROM @extschema@.ssl_lifecycle_event e WHERE e.certificate_id = o.certificate_id)
+         ORDER BY o.id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ssl_assignment_history() IS
+    'Trigger function: logs assignment_added and assignment_removed, set-based, for certificates that have a history (so a pg_dump restore does not log restored rows twice). Moves by ssl_renew and ssl_revert_renewal are updates and log only their renewal events.';
