@@ -17,7 +17,9 @@
 #   BENCH_AUTOCOMMIT_RUNS=1    autocommit import / INSERT runs
 #   BENCH_RENEW_RUNS=5         runs with 1 and with 1,000 assignments
 #   BENCH_RENEW_BIG=100000     assignments of the large renewal
-#   BENCH_RENEW_BIG_RUNS=2     runs of the large renewal
+#   BENCH_RENEW_BIG_RUNS=2     runs of the 10,000 and large renewals
+#   BENCH_LOOKUP_SIZES="10000 100000 1000000"  inventory sizes for the lookups (e)
+#   BENCH_RSS_CERTS=100000     certificates imported in one transaction for (f)
 #   SANDBOX_PG_OPTS            server settings (default below)
 #   SANDBOX_PORT=54339         port of the throwaway cluster
 #   SANDBOX_KEEP=1             keep the cluster's directory afterwards
@@ -32,6 +34,8 @@ BENCH_AUTOCOMMIT_RUNS=${BENCH_AUTOCOMMIT_RUNS:-1}
 BENCH_RENEW_RUNS=${BENCH_RENEW_RUNS:-5}
 BENCH_RENEW_BIG=${BENCH_RENEW_BIG:-100000}
 BENCH_RENEW_BIG_RUNS=${BENCH_RENEW_BIG_RUNS:-2}
+BENCH_LOOKUP_SIZES=${BENCH_LOOKUP_SIZES:-"10000 100000 1000000"}
+BENCH_RSS_CERTS=${BENCH_RSS_CERTS:-100000}
 export SANDBOX_PG_OPTS="${SANDBOX_PG_OPTS:--c shared_buffers=256MB -c max_wal_size=4GB -c synchronous_commit=off -c jit=off}"
 export SANDBOX_PORT=${SANDBOX_PORT:-54339}
 
@@ -58,8 +62,8 @@ make -s >"$OUT/make.log" 2>&1 || { tail -30 "$OUT/make.log"; exit 1; }
 make -s install >>"$OUT/make.log" 2>&1 || { tail -30 "$OUT/make.log"; exit 1; }
 
 # Renewal test pairs: one per (kind, size, run), each its own Common Name.
-sizes=(1 1000 "$BENCH_RENEW_BIG")
-runs_for() { if [ "$1" -eq "$BENCH_RENEW_BIG" ]; then echo "$BENCH_RENEW_BIG_RUNS"; else echo "$BENCH_RENEW_RUNS"; fi; }
+sizes=(1 100 1000 10000 "$BENCH_RENEW_BIG")
+runs_for() { if [ "$1" -ge 10000 ]; then echo "$BENCH_RENEW_BIG_RUNS"; else echo "$BENCH_RENEW_RUNS"; fi; }
 kinds=(renew update update_notrig)
 pair_args=()
 for size in "${sizes[@]}"; do
@@ -268,6 +272,121 @@ ALTER TABLE ssl_certificate RESET (autovacuum_enabled);
 SQL
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# ---------------------------------------------------------------- (e) lookups
+# A separate database filled with synthetic rows (distinct fingerprints, CNs
+# and SANs; expiry spread over ten years), grown to each size in turn. Each
+# lookup runs 500 times with random keys inside one PL/pgSQL loop; the figure
+# is the mean time per lookup. The plans are printed to lookup-plans.txt.
+step "(e) lookups at $BENCH_LOOKUP_SIZES stored certificates"
+"${PSQL[@]}" -c "DROP DATABASE IF EXISTS lookups" -c "CREATE DATABASE lookups" >/dev/null 2>&1
+LPSQL=(psql -X -q -At -v ON_ERROR_STOP=1 -d lookups)
+"${LPSQL[@]}" -v pem="$("${PSQL[@]}" -c "SELECT pem FROM staging WHERE id = 1")" <<'SQL'
+CREATE EXTENSION netbox_ssl;
+CREATE TABLE proto AS SELECT * FROM ssl_parse(:'pem');
+CREATE FUNCTION fill(upto integer) RETURNS void LANGUAGE sql AS $f$
+    INSERT INTO ssl_certificate (common_name, subject, issuer, serial_number, fingerprint_sha256, valid_from,
+        valid_to, sans, algorithm, key_size, signature_algorithm, is_ca, spki_sha256, pem_content, status)
+    SELECT 'host' || g || '.example.net', p.subject, p.issuer, p.serial_number,
+           upper(rtrim(regexp_replace(encode(sha256(g::text::bytea), 'hex'), '(..)', '\1:', 'g'), ':')),
+           now() - interval '1 day', now() + (g * 7919 % 3650) * interval '1 day' + interval '1 hour',
+           ARRAY['DNS:host' || g || '.example.net', 'DNS:www.host' || g || '.example.net'],
+           p.algorithm, p.key_size, p.signature_algorithm, p.is_ca, p.spki_sha256, p.pem_content, 'active'
+      FROM proto p, generate_series((SELECT count(*) FROM ssl_certificate)::integer + 1, upto) g
+$f$;
+CREATE FUNCTION time_lookups(n integer, OUT what text, OUT ms numeric) RETURNS SETOF record LANGUAGE plpgsql AS $f$
+DECLARE
+    t0 timestamptz; k integer; x bigint; fp text; i integer;
+BEGIN
+    what := 'fingerprint'; t0 := clock_timestamp();
+    FOR i IN 1..500 LOOP
+        k := 1 + floor(random() * n)::integer;
+        fp := upper(rtrim(regexp_replace(encode(sha256(k::text::bytea), 'hex'), '(..)', '\1:', 'g'), ':'));
+        SELECT id INTO x FROM ssl_certificate WHERE fingerprint_sha256 = fp;
+    END LOOP;
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000 / 500; RETURN NEXT;
+    what := 'common_name'; t0 := clock_timestamp();
+    FOR i IN 1..500 LOOP
+        k := 1 + floor(random() * n)::integer;
+        SELECT id INTO x FROM ssl_certificate WHERE lower(common_name) = lower('HOST' || k || '.example.net')
+         ORDER BY valid_to DESC LIMIT 1;
+    END LOOP;
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000 / 500; RETURN NEXT;
+    what := 'san'; t0 := clock_timestamp();
+    FOR i IN 1..500 LOOP
+        k := 1 + floor(random() * n)::integer;
+        SELECT id INTO x FROM ssl_certificate WHERE sans @> ARRAY['DNS:www.host' || k || '.example.net'] LIMIT 1;
+    END LOOP;
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000 / 500; RETURN NEXT;
+    what := 'expiring_page'; t0 := clock_timestamp();
+    FOR i IN 1..500 LOOP
+        SELECT count(*) INTO x FROM (SELECT id FROM ssl_certificate WHERE status = 'active'
+                                       AND valid_to < now() + interval '30 days' ORDER BY valid_to LIMIT 100) s;
+    END LOOP;
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000 / 500; RETURN NEXT;
+    what := 'ssl_expiring_all'; t0 := clock_timestamp();
+    FOR i IN 1..5 LOOP
+        SELECT count(*) INTO x FROM ssl_expiring('30 days');
+    END LOOP;
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000 / 5; RETURN NEXT;
+    what := 'refresh_nothing_to_do'; t0 := clock_timestamp();
+    FOR i IN 1..50 LOOP
+        PERFORM ssl_refresh_status();
+    END LOOP;
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000 / 50; RETURN NEXT;
+END
+$f$;
+SQL
+: >"$OUT/lookup-plans.txt"
+for n in $BENCH_LOOKUP_SIZES; do
+    "${LPSQL[@]}" -c "SELECT fill($n)" -c "VACUUM ANALYZE ssl_certificate" >/dev/null
+    "${LPSQL[@]}" -F' ' -c "SELECT what, round(ms, 4) FROM time_lookups($n)" \
+        | while read -r what ms; do
+              echo "INSERT INTO bench_result (name, run, expected, n, ms) VALUES ('lookup_$what', 1, $n, $n, $ms);"
+          done | "${PSQL[@]}" >/dev/null
+    {
+        echo "== $n certificates"
+        "${LPSQL[@]}" -c "EXPLAIN (COSTS OFF) SELECT id FROM ssl_certificate WHERE fingerprint_sha256 = 'AA'" \
+            -c "EXPLAIN (COSTS OFF) SELECT id FROM ssl_certificate WHERE lower(common_name) = lower('x') ORDER BY valid_to DESC LIMIT 1" \
+            -c "EXPLAIN (COSTS OFF) SELECT id FROM ssl_certificate WHERE sans @> ARRAY['DNS:x']" \
+            -c "EXPLAIN (COSTS OFF) SELECT id FROM ssl_certificate WHERE status = 'active' AND valid_to < now() + interval '30 days' ORDER BY valid_to LIMIT 100"
+    } >>"$OUT/lookup-plans.txt"
+    step "    $n certificates done"
+done
+
+# ---------------------------------------------------------------- (f) memory
+# One fresh backend imports BENCH_RSS_CERTS distinct certificates in one
+# transaction, in 10 statements; after loading the extension and after every
+# statement it reads its own RssAnon (private memory: VmRSS would also count
+# the shared buffers the backend touches). The peak over those samples is
+# compared with the start.
+step "(f) backend memory during a $BENCH_RSS_CERTS-certificate import in one transaction"
+if [ ! -s "$OUT/rss-certs.tsv" ]; then
+    "$OUT/bench_gen_certs" --count "$BENCH_RSS_CERTS" --seed 99 --out "$OUT/rss-certs.tsv" >/dev/null
+fi
+"${PSQL[@]}" -c "DROP DATABASE IF EXISTS rss" -c "CREATE DATABASE rss" >/dev/null 2>&1
+psql -X -q -v ON_ERROR_STOP=1 -d rss -c "CREATE EXTENSION netbox_ssl" \
+     -c "CREATE TABLE staging (id integer, cn text, kind text, pem text)" \
+     -c "\\copy staging FROM '$OUT/rss-certs.tsv'" >/dev/null
+batch=$(( (BENCH_RSS_CERTS + 9) / 10 ))
+{
+    echo "SELECT count(*) AS loaded FROM (SELECT ssl_parse(pem) FROM staging LIMIT 1) s \\gset"
+    echo "CREATE TEMP TABLE rss (step integer, kb bigint);"
+    echo "CREATE FUNCTION pg_temp.sample(step integer) RETURNS void LANGUAGE sql AS \$f\$
+          INSERT INTO rss SELECT step, substring(pg_read_file('/proc/' || pg_backend_pid() || '/status') FROM 'RssAnon:\\s+(\\d+)')::bigint \$f\$;"
+    echo "SELECT pg_temp.sample(0);"
+    echo "BEGIN;"
+    for b in $(seq 0 9); do
+        echo "SELECT count(ssl_import(pem)) FROM staging WHERE id > $((b * batch)) AND id <= $(((b + 1) * batch));"
+        echo "SELECT pg_temp.sample($((b + 1)));"
+    done
+    echo "COMMIT;"
+    echo "SELECT (SELECT kb FROM rss WHERE step = 0), max(kb), (SELECT kb FROM rss WHERE step = 10), (SELECT count(*) FROM ssl_certificate) FROM rss;"
+} | psql -X -q -At -F' ' -v ON_ERROR_STOP=1 -d rss | tail -1 >"$OUT/rss.txt"
+read -r rss0 hwm rss1 nrss <"$OUT/rss.txt"
+"${PSQL[@]}" -c "INSERT INTO bench_result (name, run, expected, n, ms) VALUES
+                 ('rss_before_kb', 1, $BENCH_RSS_CERTS, $nrss, $rss0), ('rss_peak_kb', 1, $BENCH_RSS_CERTS, $nrss, $hwm),
+                 ('rss_after_kb', 1, $BENCH_RSS_CERTS, $nrss, $rss1)" >/dev/null
+
 # ---------------------------------------------------------------- results
 "${PSQL[@]}" -F= -c "SELECT name || '.' || expected, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)
                      FROM bench_result GROUP BY name, expected" >"$OUT/db.kv"
@@ -280,7 +399,7 @@ mem_gb=$(free -g | awk '/^Mem:/ {print $2}')
 
 awk -F= -v N="$BENCH_CERTS" -v R="$BENCH_ROUNDS" -v A="$BENCH_AUTOCOMMIT_RUNS" \
     -v RR="$BENCH_RENEW_RUNS" -v BIG="$BENCH_RENEW_BIG" -v BR="$BENCH_RENEW_BIG_RUNS" \
-    -v S1="$S1" -v S2="$S2" -v D2="$D2" \
+    -v S1="$S1" -v S2="$S2" -v D2="$D2" -v LS="$BENCH_LOOKUP_SIZES" -v RC="$BENCH_RSS_CERTS" \
     -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cpus="$(nproc)" -v cpu="$cpu_model" -v mem="$mem_gb" \
     -v pg="$pg_version" -v ossl="$(openssl version)" -v opts="$SANDBOX_PG_OPTS" \
     -v load0="$load_start" -v load1="$load_end" '
@@ -314,19 +433,19 @@ awk -F= -v N="$BENCH_CERTS" -v R="$BENCH_ROUNDS" -v A="$BENCH_AUTOCOMMIT_RUNS" \
         row("plain INSERT, autocommit, one statement per row", sprintf("%.0f certs/s", pa), "")
         row("ratio ssl_import time / plain INSERT time (autocommit)", sprintf("%.2fx", pa / ia), "")
 
-        split("1 1000 " BIG, sz, " ")
-        sect("(c) Renewal: ms per transaction, median of " RR " runs (" BR " for " BIG ")")
-        for (i = 1; i <= 3; i++) {
+        split("1 100 1000 10000 " BIG, sz, " ")
+        sect("(c) Renewal: ms per transaction, median of " RR " runs (" BR " for 10000 and " BIG ")")
+        for (i = 1; i <= 5; i++) {
             s = sz[i]
             row("ssl_renew with " s " assignment(s)", sprintf("%.2f ms", db["renew." s]), sprintf("%.2f us per assignment", 1000 * db["renew." s] / s))
         }
-        row("growth factor 1 -> 1000 assignments", sprintf("%.1fx", db["renew.1000"] / db["renew.1"]), "size grows 1000x")
-        row("growth factor 1000 -> " BIG " assignments", sprintf("%.1fx", db["renew." BIG] / db["renew.1000"]), sprintf("size grows %gx", BIG / 1000))
-        for (i = 1; i <= 3; i++) {
+        for (i = 2; i <= 5; i++)
+            row("growth factor " sz[i-1] " -> " sz[i] " assignments", sprintf("%.1fx", db["renew." sz[i]] / db["renew." sz[i-1]]), sprintf("size grows %gx", sz[i] / sz[i-1]))
+        for (i = 1; i <= 5; i++) {
             s = sz[i]
             row("plain UPDATE of " s " assignment(s)", sprintf("%.2f ms", db["update." s]), sprintf("ssl_renew / UPDATE = %.2fx", db["renew." s] / db["update." s]))
         }
-        for (i = 1; i <= 3; i++) {
+        for (i = 1; i <= 5; i++) {
             s = sz[i]
             row("plain UPDATE of " s ", triggers off", sprintf("%.2f ms", db["update_notrig." s]), "session_replication_role = replica: no FK check or assignment-target trigger")
         }
@@ -340,6 +459,24 @@ awk -F= -v N="$BENCH_CERTS" -v R="$BENCH_ROUNDS" -v A="$BENCH_AUTOCOMMIT_RUNS" \
         a1 = db["assign_stale_plans." D2]; a2 = db["assign_fresh_session." D2]
         row("INSERT of " D2 " assignments, plans made on a 2-row table", sprintf("%.0f ms", a1), "the FK check reuses the plan of that session")
         row("INSERT of " D2 " assignments, fresh session", sprintf("%.0f ms", a2), sprintf("ratio planned-on-2-rows / fresh = %.1fx", a1 / a2))
+
+        sect("(e) Lookups: mean ms per lookup (500 random keys; ssl_expiring 5 runs; refresh 50 runs)")
+        nl = split(LS, lsz, " ")
+        split("fingerprint common_name san expiring_page ssl_expiring_all refresh_nothing_to_do", lw, " ")
+        ln["fingerprint"] = "by fingerprint (unique index)"
+        ln["common_name"] = "by Common Name, newest (lower(common_name) index)"
+        ln["san"] = "by SAN (GIN on sans)"
+        ln["expiring_page"] = "first 100 active expiring within 30 days ((status, valid_to) index)"
+        ln["ssl_expiring_all"] = "ssl_expiring(30 days), whole result with assignments"
+        ln["refresh_nothing_to_do"] = "ssl_refresh_status() with nothing to change"
+        for (j = 1; j <= 6; j++)
+            for (i = 1; i <= nl; i++)
+                row(ln[lw[j]] " at " lsz[i], sprintf("%.3f ms", db["lookup_" lw[j] "." lsz[i]]), "")
+
+        sect("(f) Backend memory during one " RC "-certificate import (one transaction)")
+        row("RssAnon before", sprintf("%.1f MB", db["rss_before_kb." RC] / 1024), "fresh backend, extension loaded")
+        row("RssAnon, highest of the 10 samples", sprintf("%.1f MB", db["rss_peak_kb." RC] / 1024), sprintf("growth over the start: %.1f MB", (db["rss_peak_kb." RC] - db["rss_before_kb." RC]) / 1024))
+        row("RssAnon after the commit", sprintf("%.1f MB", db["rss_after_kb." RC] / 1024), "")
 
         # Markdown with padded columns: aligned on the console as well.
         w1 = length("Measurement"); w2 = length("Result"); w3 = length("Notes")
