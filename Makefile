@@ -8,13 +8,14 @@ MODULE_big = netbox_ssl
 OBJS = \
 	src/core/certificate.o \
 	src/core/encoding.o \
+	src/core/fast_x509.o \
 	src/pg/module.o \
 	src/pg/certificate_input.o \
 	src/pg/janus.o
 DATA = $(wildcard src/sql/netbox_ssl--*.sql)
 PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
 
-REGRESS = parse import janus errors transactions schema lifecycle privileges upgrade
+REGRESS = parse parallel import janus errors bad_input transactions schema lifecycle privileges upgrade
 REGRESS_OPTS = --inputdir=.
 ISOLATION = renew_race lifecycle_race
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation

@@ -9,6 +9,7 @@ PACKAGES=(
     postgresql-15 postgresql-server-dev-15
     python3 python3-psycopg
     clang-tidy cppcheck
+    clang libclang-rt-14-dev
 )
 
 missing=()

@@ -5,8 +5,8 @@
 #   3. pg_regress (sql/, expected/) and isolation tests (test/isolation/)
 #      against a throwaway cluster started as the postgres user;
 #   4. checks of that server's log: no crash, no private key material;
-#   plus static analysis of src/, the Python application example, and a
-#   pg_dump/restore round trip.
+#   plus static analysis of src/, a 60 s libFuzzer run per target, the Python
+#   application example, and a pg_dump/restore round trip.
 # Installs missing Debian packages first. Needs root (re-runs itself with sudo).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +43,15 @@ fi
 section "static analysis (clang-tidy, cppcheck)"
 if bash scripts/lint.sh >build/lint.log 2>&1; then tail -1 build/lint.log; pass 1
 else head -40 build/lint.log; fail 1 "static analysis (see build/lint.log)"; fi
+
+section "fuzzing (libFuzzer, 60 s per target on the saved corpora)"
+if bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}" >build/fuzz.log 2>&1; then
+    sed -n '/fuzz.sh: summary/,$p' build/fuzz.log
+    pass 3
+else
+    tail -20 build/fuzz.log
+    fail 1 "fuzzing (see build/fuzz.log)"
+fi
 
 section "build and install the extension"
 if make -s >build/make.log 2>&1 && make -s install >>build/make.log 2>&1; then

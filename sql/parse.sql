@@ -1,6 +1,8 @@
 -- ssl_parse: every field, checked against OpenSSL's own CLI where it prints one.
 CREATE EXTENSION netbox_ssl;
 SET timezone = 'UTC';
+-- On an empty inventory too, bad input to ssl_renewal_candidate is an error.
+SELECT ssl_renewal_candidate('not a certificate');
 \set old `cat test/fixtures/janus-old.pem`
 \set bundle `cat test/fixtures/bundle-shuffled.pem`
 \set root `cat test/fixtures/root.pem`

@@ -6,6 +6,7 @@
 #include "core/certificate.hpp"
 
 #include "core/encoding.hpp"
+#include "core/fast_x509.hpp"
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -17,6 +18,8 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <climits>
+#include <array>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -86,21 +89,105 @@ std::string sha256_hex(const unsigned char* data, std::size_t len) {
     return colon_hex(digest, digest_len);
 }
 
-std::string bio_to_string(BIO* bio) {
-    char* data = nullptr;
-    long len = BIO_get_mem_data(bio, &data);
-    return len > 0 ? std::string(data, static_cast<std::size_t>(len)) : std::string();
+// A sink BIO that appends what is written to the std::string set as its
+// data. X509_NAME_print_ex writes a name in many small pieces; a memory BIO
+// pays for a buffer resize check on each, and BIO_new/BIO_free (a lock and
+// ex_data each) per name. One such BIO per thread is reused instead.
+int string_bio_write(BIO* bio, const char* data, int len) {
+    auto* out = static_cast<std::string*>(BIO_get_data(bio));
+    if (out == nullptr || len < 0) return -1;
+    try {
+        out->append(data, static_cast<std::size_t>(len));
+    } catch (...) {  // no exception may cross OpenSSL's C frames
+        return -1;
+    }
+    return len;
 }
 
-std::string name_rfc2253(const X509_NAME* name) {
-    BioPtr bio(BIO_new(BIO_s_mem()));
-    if (!bio) throw std::bad_alloc();
-    if (X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) {
+int string_bio_puts(BIO* bio, const char* text) {
+    return string_bio_write(bio, text, static_cast<int>(std::strlen(text)));
+}
+
+long string_bio_ctrl(BIO* /*bio*/, int cmd, long /*num*/, void* /*ptr*/) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+int string_bio_create(BIO* bio) {
+    BIO_set_init(bio, 1);
+    return 1;
+}
+
+const BIO_METHOD* string_bio_method() {
+    // Built once per process and never freed, like the SHA-256 method.
+    static BIO_METHOD* method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "netbox_ssl string sink");
+        if (m != nullptr && (BIO_meth_set_write(m, string_bio_write) != 1 || BIO_meth_set_puts(m, string_bio_puts) != 1 ||
+                             BIO_meth_set_ctrl(m, string_bio_ctrl) != 1 || BIO_meth_set_create(m, string_bio_create) != 1)) {
+            BIO_meth_free(m);
+            m = nullptr;
+        }
+        return m;
+    }();
+    return method;
+}
+
+// The printed form of a name depends only on its DER encoding, and a bulk
+// import meets the same few issuer names again and again: the last few
+// names printed are kept per thread, keyed by their exact encoding.
+struct NameTextCache {
+    static constexpr std::size_t kSlots = 8;
+    static constexpr std::size_t kMaxDer = 1024;  // larger names are not kept
+    struct Slot {
+        std::string der;
+        std::string text;
+    };
+    std::array<Slot, kSlots> slots;
+    std::size_t next = 0;
+
+    const std::string* find(std::string_view der) const {
+        const auto hit = std::find_if(slots.begin(), slots.end(),
+                                      [der](const Slot& s) { return !s.der.empty() && s.der == der; });
+        return hit != slots.end() ? &hit->text : nullptr;
+    }
+    void put(std::string_view der, const std::string& text) {
+        Slot& s = slots[next];
+        next = (next + 1) % kSlots;
+        s.der.assign(der);
+        s.text = text;
+    }
+};
+
+std::string print_name(const X509_NAME* name) {
+    thread_local BioPtr sink;
+    if (!sink) {
+        const BIO_METHOD* method = string_bio_method();
+        if (method != nullptr) sink.reset(BIO_new(method));
+        if (!sink) throw Error(ErrorKind::Internal, "cannot create an OpenSSL BIO", take_openssl_reason());
+    }
+    std::string text;
+    BIO_set_data(sink.get(), &text);
+    const int rc = X509_NAME_print_ex(sink.get(), name, 0, XN_FLAG_RFC2253);
+    BIO_set_data(sink.get(), nullptr);
+    if (rc < 0) {
         malformed("certificate has a distinguished name that cannot be printed", take_openssl_reason());
     }
     // XN_FLAG_RFC2253 escapes every non-ASCII and control byte, so this only
     // guards against surprises; backslashes are already RFC 4514 escapes.
-    return sanitize_text(bio_to_string(bio.get()), false);
+    return sanitize_text(text, false);
+}
+
+std::string name_rfc2253(const X509_NAME* name) {
+    thread_local NameTextCache cache;
+    const unsigned char* der = nullptr;
+    std::size_t der_len = 0;
+    if (X509_NAME_get0_der(name, &der, &der_len) != 1 || der == nullptr || der_len == 0 ||
+        der_len > NameTextCache::kMaxDer) {
+        ERR_clear_error();
+        return print_name(name);
+    }
+    const std::string_view key(reinterpret_cast<const char*>(der), der_len);
+    if (const std::string* hit = cache.find(key)) return *hit;
+    std::string text = print_name(name);
+    cache.put(key, text);
+    return text;
 }
 
 std::string asn1_string_text(const ASN1_STRING* value) {
@@ -216,10 +303,33 @@ std::string public_key_algorithm(int nid) {
     }
 }
 
+// One certificate of the input, from either decoder: `light` (the fast path,
+// public key left encoded) or `x509` (d2i_X509, the reference). `fields`
+// points into whichever is set.
 struct DecodedCert {
     X509Ptr x509;
+    detail::LightCertPtr light;
+    detail::CertFields fields;
     std::string der;  // exactly the certificate's bytes (no trust aux data)
 };
+
+detail::CertFields x509_fields(const X509* cert) {
+    detail::CertFields f;
+    f.subject = X509_get_subject_name(cert);
+    f.issuer = X509_get_issuer_name(cert);
+    f.serial = X509_get0_serialNumber(cert);
+    f.not_before = X509_get0_notBefore(cert);
+    f.not_after = X509_get0_notAfter(cert);
+    f.extensions = X509_get0_extensions(cert);
+    // The tbsCertificate copy: it is covered by the signature, and it is the
+    // one `openssl x509 -text` prints under Certificate/Data. The outer copy
+    // differs only in malformed certificates.
+    f.tbs_signature = X509_get0_tbs_sigalg(cert);
+    ASN1_OBJECT* key_oid = nullptr;
+    X509_PUBKEY_get0_param(&key_oid, nullptr, nullptr, nullptr, X509_get_X509_PUBKEY(cert));
+    f.key_algorithm = key_oid;
+    return f;
+}
 
 // Whether `der` is private key material (or a PKCS#12 archive, which holds
 // keys). Only called after it failed to parse as a certificate.
@@ -242,8 +352,48 @@ void refuse_if_key(const std::string& der) {
     ERR_clear_error();
 }
 
-DecodedCert decode_der(const std::string& der, bool trusted_aux) {
+// The outermost SEQUENCE must have DER's definite, minimal length. OpenSSL
+// also reads BER there, but re-encodes it as DER: the fingerprint of the
+// received bytes would then differ from the one OpenSSL prints, and a BER copy
+// of a stored certificate would slip past the unique fingerprint. Headers
+// OpenSSL cannot read at all are left to the decoders' own error.
+void require_der_outer(const std::string& der) {
     const auto* begin = reinterpret_cast<const unsigned char*>(der.data());
+    const unsigned char* p = begin;
+    long content = 0;
+    int tag = 0;
+    int cls = 0;
+    const int ret = ASN1_get_object(&p, &content, &tag, &cls, static_cast<long>(der.size()));
+    ERR_clear_error();
+    if ((ret & 0x80) != 0) return;
+    if ((ret & 0x01) != 0) {
+        malformed("input is not DER-encoded",
+                  "Its outer SEQUENCE uses an indefinite (BER) length; convert it with: openssl x509 -outform DER");
+    }
+    const long header = static_cast<long>(p - begin);
+    if (content > INT_MAX - 16) return;  // far beyond any size limit; the decoders refuse it
+    if (ASN1_object_size(1, static_cast<int>(content), tag) != header + content) {
+        malformed("input is not DER-encoded",
+                  "Its outer SEQUENCE length is not in minimal form; convert it with: openssl x509 -outform DER");
+    }
+}
+
+// With `fast`, tries the fast decoder first; whatever it declines (including
+// every input that is not exactly one certificate) goes through d2i_X509,
+// which then also produces any error.
+DecodedCert decode_der(std::string der, bool trusted_aux, bool fast) {
+    require_der_outer(der);
+    const auto* begin = reinterpret_cast<const unsigned char*>(der.data());
+    if (fast) {
+        detail::LightCertPtr light = detail::decode_light(begin, der.size());
+        if (light) {
+            DecodedCert dc;
+            dc.fields = detail::fields_of(*light);
+            dc.light = std::move(light);
+            dc.der = std::move(der);
+            return dc;
+        }
+    }
     const long len = static_cast<long>(der.size());
     const unsigned char* p = begin;
     X509Ptr cert(d2i_X509(nullptr, &p, len));
@@ -270,7 +420,12 @@ DecodedCert decode_der(const std::string& der, bool trusted_aux) {
         }
     }
     ERR_clear_error();
-    return DecodedCert{std::move(cert), der.substr(0, cert_len)};
+    DecodedCert dc;
+    dc.fields = x509_fields(cert.get());
+    dc.x509 = std::move(cert);
+    der.resize(cert_len);
+    dc.der = std::move(der);
+    return dc;
 }
 
 std::optional<std::string> key_id_text(const ASN1_OCTET_STRING* id) {
@@ -278,24 +433,43 @@ std::optional<std::string> key_id_text(const ASN1_OCTET_STRING* id) {
     return colon_hex(ASN1_STRING_get0_data(id), static_cast<std::size_t>(ASN1_STRING_length(id)));
 }
 
+// X509_get_ext_d2i on the certificate's extension list.
 template <typename T>
-T* get_ext(X509* cert, int nid) {
+T* get_ext(const detail::CertFields& cert, int nid) {
     int critical = 0;
-    T* ext = static_cast<T*>(X509_get_ext_d2i(cert, nid, &critical, nullptr));
+    T* ext = static_cast<T*>(X509V3_get_d2i(cert.extensions, nid, &critical, nullptr));
     ERR_clear_error();  // absent or undecodable extensions are treated alike
     return ext;
 }
 
+// The public key columns from d2i_X509's decoded key.
+void fill_key_fields_x509(X509* cert, CertificateInfo& info) {
+    if (info.algorithm == "rsa" || info.algorithm == "ecdsa" || info.algorithm == "dsa") {
+        // A key OpenSSL cannot decode (broken parameters, unnamed curve it
+        // does not know) simply has no size; the certificate still imports.
+        EVP_PKEY* pkey = X509_get0_pubkey(cert);
+        int bits = pkey != nullptr ? EVP_PKEY_get_bits(pkey) : 0;
+        if (bits > 0) info.key_size = bits;
+    }
+    unsigned char* spki_der = nullptr;
+    int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki_der);
+    if (spki_len <= 0) {
+        malformed("certificate's public key cannot be encoded", take_openssl_reason());
+    }
+    std::unique_ptr<unsigned char, void (*)(unsigned char*)> spki_owner(spki_der, free_openssl_bytes);
+    info.spki_sha256 = sha256_hex(spki_der, static_cast<std::size_t>(spki_len));
+}
+
 void fill_fields(const DecodedCert& dc, CertificateInfo& info) {
-    X509* cert = dc.x509.get();
+    const detail::CertFields& cert = dc.fields;
     const auto* der = reinterpret_cast<const unsigned char*>(dc.der.data());
 
-    info.subject = name_rfc2253(X509_get_subject_name(cert));
-    info.issuer = name_rfc2253(X509_get_issuer_name(cert));
-    info.serial_number = serial_text(X509_get0_serialNumber(cert));
+    info.subject = name_rfc2253(cert.subject);
+    info.issuer = name_rfc2253(cert.issuer);
+    info.serial_number = serial_text(cert.serial);
     info.fingerprint_sha256 = sha256_hex(der, dc.der.size());
-    info.valid_from = asn1_time_to_epoch(X509_get0_notBefore(cert), "notBefore");
-    info.valid_to = asn1_time_to_epoch(X509_get0_notAfter(cert), "notAfter");
+    info.valid_from = asn1_time_to_epoch(cert.not_before, "notBefore");
+    info.valid_to = asn1_time_to_epoch(cert.not_after, "notAfter");
 
     GeneralNamesPtr names(get_ext<GENERAL_NAMES>(cert, NID_subject_alt_name));
     std::optional<std::string> first_dns;
@@ -309,7 +483,7 @@ void fill_fields(const DecodedCert& dc, CertificateInfo& info) {
         }
     }
 
-    const X509_NAME* subject = X509_get_subject_name(cert);
+    const X509_NAME* subject = cert.subject;
     int cn_index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
     if (cn_index >= 0) {
         const X509_NAME_ENTRY* entry = X509_NAME_get_entry(subject, cn_index);
@@ -318,31 +492,19 @@ void fill_fields(const DecodedCert& dc, CertificateInfo& info) {
         info.common_name = first_dns;
     }
 
-    X509_PUBKEY* spki = X509_get_X509_PUBKEY(cert);
-    ASN1_OBJECT* key_oid = nullptr;
-    X509_PUBKEY_get0_param(&key_oid, nullptr, nullptr, nullptr, spki);
-    info.algorithm = public_key_algorithm(OBJ_obj2nid(key_oid));
-    if (info.algorithm == "rsa" || info.algorithm == "ecdsa" || info.algorithm == "dsa") {
-        // A key OpenSSL cannot decode (broken parameters, unnamed curve it
-        // does not know) simply has no size; the certificate still imports.
-        EVP_PKEY* pkey = X509_get0_pubkey(cert);
-        int bits = pkey != nullptr ? EVP_PKEY_get_bits(pkey) : 0;
-        if (bits > 0) info.key_size = bits;
+    info.algorithm = public_key_algorithm(OBJ_obj2nid(cert.key_algorithm));
+    if (dc.light) {
+        // decode_light only keeps key types whose size it derives exactly,
+        // and SPKI bytes that equal i2d_X509_PUBKEY's encoding.
+        info.key_size = detail::key_bits(*dc.light);
+        const std::string_view spki = detail::spki_der(*dc.light);
+        info.spki_sha256 = sha256_hex(reinterpret_cast<const unsigned char*>(spki.data()), spki.size());
+    } else {
+        fill_key_fields_x509(dc.x509.get(), info);
     }
-    unsigned char* spki_der = nullptr;
-    int spki_len = i2d_X509_PUBKEY(spki, &spki_der);
-    if (spki_len <= 0) {
-        malformed("certificate's public key cannot be encoded", take_openssl_reason());
-    }
-    std::unique_ptr<unsigned char, void (*)(unsigned char*)> spki_owner(spki_der, free_openssl_bytes);
-    info.spki_sha256 = sha256_hex(spki_der, static_cast<std::size_t>(spki_len));
 
-    // The tbsCertificate copy: it is covered by the signature, and it is the
-    // one `openssl x509 -text` prints under Certificate/Data. The outer copy
-    // differs only in malformed certificates.
-    const X509_ALGOR* sig_alg = X509_get0_tbs_sigalg(cert);
     const ASN1_OBJECT* sig_oid = nullptr;
-    X509_ALGOR_get0(&sig_oid, nullptr, nullptr, sig_alg);
+    X509_ALGOR_get0(&sig_oid, nullptr, nullptr, cert.tbs_signature);
     info.signature_algorithm = oid_text(sig_oid, false);
 
     BasicConstraintsPtr bc(get_ext<BASIC_CONSTRAINTS>(cert, NID_basic_constraints));
@@ -360,8 +522,8 @@ void fill_fields(const DecodedCert& dc, CertificateInfo& info) {
 // Whether `issuer` plausibly issued `subject`: names match and, when both
 // carry key identifiers, those match too. Signatures are not checked: this
 // only orders a bundle, it does not validate it.
-bool issued_by(X509* subject, X509* issuer) {
-    if (X509_NAME_cmp(X509_get_issuer_name(subject), X509_get_subject_name(issuer)) != 0) return false;
+bool issued_by(const detail::CertFields& subject, const detail::CertFields& issuer) {
+    if (X509_NAME_cmp(subject.issuer, issuer.subject) != 0) return false;
     OctetStringPtr skid(get_ext<ASN1_OCTET_STRING>(issuer, NID_subject_key_identifier));
     AuthorityKeyIdPtr akid(get_ext<AUTHORITY_KEYID>(subject, NID_authority_key_identifier));
     if (skid && akid && akid->keyid != nullptr) {
@@ -379,7 +541,7 @@ CertificateInfo build_info(std::vector<DecodedCert>& certs) {
     }
     const std::size_t n = unique.size();
     auto issues = [&](std::size_t i, std::size_t j) {
-        return i != j && issued_by(unique[j].x509.get(), unique[i].x509.get());
+        return i != j && issued_by(unique[j].fields, unique[i].fields);
     };
 
     std::size_t leaf = 0;
@@ -426,13 +588,13 @@ void check_size(std::string_view input, const ParseOptions& options) {
     }
 }
 
-CertificateInfo parse_pem_blocks(std::string_view text) {
+CertificateInfo parse_pem_blocks(std::string_view text, bool fast) {
     std::vector<PemBlock> blocks = split_pem(text);  // throws on key labels and broken armour
     std::vector<DecodedCert> certs;
     std::string other_labels;
-    for (const PemBlock& block : blocks) {
+    for (PemBlock& block : blocks) {
         if (block.kind == PemKind::Certificate || block.kind == PemKind::TrustedCertificate) {
-            certs.push_back(decode_der(block.der, block.kind == PemKind::TrustedCertificate));
+            certs.push_back(decode_der(std::move(block.der), block.kind == PemKind::TrustedCertificate, fast));
         } else if (other_labels.find(block.label) == std::string::npos) {
             other_labels += (other_labels.empty() ? "" : ", ") + block.label;
         }
@@ -475,16 +637,18 @@ CertificateInfo finish(CertificateInfo info, const ParseOptions& options) {
 CertificateInfo parse_pem(std::string_view text, const ParseOptions& options) {
     check_size(text, options);
     ErrorQueueGuard guard;
-    return finish(parse_pem_blocks(text), options);
+    return finish(parse_pem_blocks(text, !options.force_full_parse), options);
 }
 
 CertificateInfo parse_der(std::string_view bytes, const ParseOptions& options) {
     check_size(bytes, options);
     ErrorQueueGuard guard;
     if (bytes.empty()) malformed("input is empty");
-    if (looks_like_pem(bytes)) return finish(parse_pem_blocks(bytes), options);
+    // PuTTY key files have no PEM armour, so the PEM scan never sees them.
+    if (bytes.find("PuTTY-User-Key-File-") != std::string_view::npos) throw_private_key_found();
+    if (looks_like_pem(bytes)) return finish(parse_pem_blocks(bytes, !options.force_full_parse), options);
     std::vector<DecodedCert> certs;
-    certs.push_back(decode_der(std::string(bytes), false));
+    certs.push_back(decode_der(std::string(bytes), false, !options.force_full_parse));
     return finish(build_info(certs), options);
 }
 

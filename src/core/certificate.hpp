@@ -66,6 +66,12 @@ struct ParseOptions {
     // Escape every non-ASCII byte of common_name and sans as "\XX", for
     // databases whose encoding cannot hold arbitrary UTF-8.
     bool ascii_only = false;
+    // Decode every certificate with d2i_X509, which also decodes the public
+    // key through OpenSSL's provider decoders (slow). By default the parser
+    // uses a decoder that leaves the key encoded and falls back to d2i_X509
+    // wherever it could differ; the columns are the same either way. Meant
+    // for tests that compare the two.
+    bool force_full_parse = false;
 };
 
 // Text input: one or more PEM blocks, with any text around them. The leaf is

@@ -3,7 +3,6 @@
 #include "core/certificate.hpp"
 
 #include <array>
-#include <cctype>
 
 namespace netbox_ssl {
 namespace {
@@ -13,14 +12,41 @@ constexpr std::string_view kEnd = "-----END";
 constexpr std::string_view kDashes = "-----";
 constexpr char kHexDigits[] = "0123456789ABCDEF";
 
-char upper(char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); }
+// ASCII only: PEM armour is ASCII, and the C library's toupper follows the
+// server's locale (in a Turkish locale 'i' does not become 'I').
+bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
+bool is_letter(char c) { return is_lower(c) || (c >= 'A' && c <= 'Z'); }
+char upper(char c) { return is_lower(c) ? static_cast<char>(c - 'a' + 'A') : c; }
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 
+bool equal_ci(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (upper(a[i]) != upper(b[i])) return false;
+    }
+    return true;
+}
+
+// First position >= from where needle occurs, ignoring ASCII letter case.
+// Candidates are found with memchr-based find() on the needle's first
+// character that is not a letter (the dashes of the armour), so the base64
+// between armour lines is skipped quickly.
 std::size_t find_ci(std::string_view haystack, std::string_view needle, std::size_t from) {
-    if (needle.size() > haystack.size()) return std::string_view::npos;
-    for (std::size_t i = from; i + needle.size() <= haystack.size(); ++i) {
-        std::size_t k = 0;
-        while (k < needle.size() && upper(haystack[i + k]) == upper(needle[k])) ++k;
-        if (k == needle.size()) return i;
+    const std::size_t n = needle.size();
+    if (n == 0 || n > haystack.size()) return std::string_view::npos;
+    std::size_t anchor = 0;
+    while (anchor < n && is_letter(needle[anchor])) ++anchor;
+    if (anchor == n) {
+        for (std::size_t i = from; i + n <= haystack.size(); ++i) {
+            if (equal_ci(haystack.substr(i, n), needle)) return i;
+        }
+        return std::string_view::npos;
+    }
+    for (std::size_t at = haystack.find(needle[anchor], from + anchor); at != std::string_view::npos;
+         at = haystack.find(needle[anchor], at + 1)) {
+        const std::size_t start = at - anchor;
+        if (start + n > haystack.size()) break;
+        if (equal_ci(haystack.substr(start, n), needle)) return start;
     }
     return std::string_view::npos;
 }
@@ -30,7 +56,7 @@ std::string normalise_label(std::string_view raw) {
     std::string out;
     bool space = false;
     for (char c : raw) {
-        if (std::isspace(static_cast<unsigned char>(c))) {
+        if (is_space(c)) {
             space = !out.empty();
         } else {
             if (space) out += ' ';
@@ -62,14 +88,25 @@ void refuse_private_keys(std::string_view text) {
     }
 }
 
-int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
+constexpr char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// Byte classes for base64 decoding: 0..63 digit values, then these.
+constexpr std::uint8_t kB64Space = 64;    // skipped: ' ', '\t', '\r', '\n'
+constexpr std::uint8_t kB64Pad = 65;      // '='
+constexpr std::uint8_t kB64Invalid = 66;  // anything else
+
+constexpr std::array<std::uint8_t, 256> make_base64_table() {
+    std::array<std::uint8_t, 256> t{};
+    for (auto& v : t) v = kB64Invalid;
+    for (std::uint8_t i = 0; i < 64; ++i) t[static_cast<unsigned char>(kBase64Alphabet[i])] = i;
+    t[static_cast<unsigned char>(' ')] = kB64Space;
+    t[static_cast<unsigned char>('\t')] = kB64Space;
+    t[static_cast<unsigned char>('\r')] = kB64Space;
+    t[static_cast<unsigned char>('\n')] = kB64Space;
+    t[static_cast<unsigned char>('=')] = kB64Pad;
+    return t;
 }
+constexpr std::array<std::uint8_t, 256> kBase64Table = make_base64_table();
 
 // RFC 1421 style "Name: value" header lines may open a block; they end at
 // the first blank line.
@@ -90,42 +127,64 @@ std::string_view skip_headers(std::string_view body) {
 }
 
 std::string base64_decode(std::string_view body, const std::string& label) {
-    std::string out;
-    out.reserve(body.size() * 3 / 4);
+    // Written through a pointer into a buffer sized for the worst case (every
+    // byte a base64 digit), then trimmed.
+    std::string out(body.size() / 4 * 3 + 3, '\0');
+    char* w = out.data();
     std::uint32_t acc = 0;
     int quantum = 0;  // characters in the current 4-character group
     int padding = 0;
-    for (char c : body) {
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
-        if (c == '=') {
+    const auto* in = reinterpret_cast<const unsigned char*>(body.data());
+    const std::size_t n = body.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        // Common case: a whole group of four digits at a group boundary.
+        if (quantum == 0 && padding == 0 && i + 4 <= n) {
+            const std::uint8_t a = kBase64Table[in[i]], b = kBase64Table[in[i + 1]], c = kBase64Table[in[i + 2]],
+                               d = kBase64Table[in[i + 3]];
+            if ((a | b | c | d) < 64) {
+                const std::uint32_t group = (static_cast<std::uint32_t>(a) << 18) | (static_cast<std::uint32_t>(b) << 12) |
+                                            (static_cast<std::uint32_t>(c) << 6) | d;
+                *w++ = static_cast<char>((group >> 16) & 0xFF);
+                *w++ = static_cast<char>((group >> 8) & 0xFF);
+                *w++ = static_cast<char>(group & 0xFF);
+                i += 3;
+                continue;
+            }
+        }
+        const std::uint8_t v = kBase64Table[in[i]];
+        if (v < 64) {
+            if (padding > 0) malformed("PEM block " + label + " has base64 data after its padding");
+            acc = (acc << 6) | v;
+            if (++quantum == 4) {
+                *w++ = static_cast<char>((acc >> 16) & 0xFF);
+                *w++ = static_cast<char>((acc >> 8) & 0xFF);
+                *w++ = static_cast<char>(acc & 0xFF);
+                acc = 0;
+                quantum = 0;
+            }
+            continue;
+        }
+        if (v == kB64Space) continue;
+        if (v == kB64Pad) {
             if (quantum < 2 || ++padding + quantum > 4) {
                 malformed("PEM block " + label + " has invalid base64 padding");
             }
             continue;
         }
-        int v = base64_value(c);
-        if (v < 0) malformed("PEM block " + label + " contains a character that is not base64");
-        if (padding > 0) malformed("PEM block " + label + " has base64 data after its padding");
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        if (++quantum == 4) {
-            out += static_cast<char>((acc >> 16) & 0xFF);
-            out += static_cast<char>((acc >> 8) & 0xFF);
-            out += static_cast<char>(acc & 0xFF);
-            acc = 0;
-            quantum = 0;
-        }
+        malformed("PEM block " + label + " contains a character that is not base64");
     }
     if (quantum != 0) {
         if (quantum + padding != 4) malformed("PEM block " + label + " has truncated base64 content");
         if (quantum == 2) {
-            out += static_cast<char>((acc >> 4) & 0xFF);
+            *w++ = static_cast<char>((acc >> 4) & 0xFF);
         } else {
-            out += static_cast<char>((acc >> 10) & 0xFF);
-            out += static_cast<char>((acc >> 2) & 0xFF);
+            *w++ = static_cast<char>((acc >> 10) & 0xFF);
+            *w++ = static_cast<char>((acc >> 2) & 0xFF);
         }
     } else if (padding != 0) {
         malformed("PEM block " + label + " has invalid base64 padding");
     }
+    out.resize(static_cast<std::size_t>(w - out.data()));
     if (out.empty()) malformed("PEM block " + label + " is empty");
     return out;
 }
@@ -138,7 +197,25 @@ std::string read_label(std::string_view text, std::size_t from, std::size_t& aft
         malformed(std::string("PEM ") + which + " line is not terminated by -----");
     }
     after = close + kDashes.size();
-    return normalise_label(text.substr(from, close - from));
+    // Labels end up in error messages: keep them printable ASCII (\XX for
+    // any other byte) and short, so input cannot inject bytes into them.
+    constexpr std::size_t kMaxLabel = 40;
+    std::string label;
+    for (char c : normalise_label(text.substr(from, close - from))) {
+        if (label.size() >= kMaxLabel) {
+            label += "...";
+            break;
+        }
+        const auto b = static_cast<unsigned char>(c);
+        if (b >= 0x20 && b < 0x7F && b != '\\') {
+            label += c;
+        } else {
+            label += '\\';
+            label += kHexDigits[b >> 4];
+            label += kHexDigits[b & 0x0F];
+        }
+    }
+    return label;
 }
 
 }  // namespace
@@ -189,33 +266,44 @@ bool looks_like_pem(std::string_view bytes) {
 }
 
 std::string pem_encode(std::string_view der, std::string_view label) {
-    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string b64;
-    b64.reserve((der.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 3 <= der.size(); i += 3) {
-        std::uint32_t v = (static_cast<unsigned char>(der[i]) << 16) | (static_cast<unsigned char>(der[i + 1]) << 8) |
-                          static_cast<unsigned char>(der[i + 2]);
-        b64 += kAlphabet[(v >> 18) & 63];
-        b64 += kAlphabet[(v >> 12) & 63];
-        b64 += kAlphabet[(v >> 6) & 63];
-        b64 += kAlphabet[v & 63];
-    }
-    if (i < der.size()) {
-        std::uint32_t v = static_cast<unsigned char>(der[i]) << 16;
-        if (i + 1 < der.size()) v |= static_cast<unsigned char>(der[i + 1]) << 8;
-        b64 += kAlphabet[(v >> 18) & 63];
-        b64 += kAlphabet[(v >> 12) & 63];
-        b64 += i + 1 < der.size() ? kAlphabet[(v >> 6) & 63] : '=';
-        b64 += '=';
-    }
+    constexpr std::string_view kBeginLine = "-----BEGIN ";
+    constexpr std::string_view kEndLine = "-----END ";
+    const std::size_t b64_len = (der.size() + 2) / 3 * 4;
+    const std::size_t line_breaks = (b64_len + 63) / 64;
     std::string out;
-    out.reserve(b64.size() + b64.size() / 64 + 2 * label.size() + 40);
-    out.append("-----BEGIN ").append(label).append("-----\n");
-    for (std::size_t at = 0; at < b64.size(); at += 64) {
-        out.append(b64, at, 64).push_back('\n');
+    out.reserve(kBeginLine.size() + kEndLine.size() + 2 * (label.size() + kDashes.size() + 1) + b64_len + line_breaks);
+    out.append(kBeginLine).append(label).append(kDashes).push_back('\n');
+    const std::size_t body_at = out.size();
+    out.resize(body_at + b64_len + line_breaks);
+    char* w = out.data() + body_at;
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    const std::size_t n = der.size();
+    std::size_t column = 0;
+    auto put4 = [&](char a, char b, char c, char d) {
+        w[0] = a;
+        w[1] = b;
+        w[2] = c;
+        w[3] = d;
+        w += 4;
+        if ((column += 4) == 64) {
+            *w++ = '\n';
+            column = 0;
+        }
+    };
+    std::size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        const std::uint32_t v = (static_cast<std::uint32_t>(p[i]) << 16) | (static_cast<std::uint32_t>(p[i + 1]) << 8) | p[i + 2];
+        put4(kBase64Alphabet[(v >> 18) & 63], kBase64Alphabet[(v >> 12) & 63], kBase64Alphabet[(v >> 6) & 63],
+             kBase64Alphabet[v & 63]);
     }
-    out.append("-----END ").append(label).append("-----\n");
+    if (i < n) {
+        std::uint32_t v = static_cast<std::uint32_t>(p[i]) << 16;
+        if (i + 1 < n) v |= static_cast<std::uint32_t>(p[i + 1]) << 8;
+        put4(kBase64Alphabet[(v >> 18) & 63], kBase64Alphabet[(v >> 12) & 63],
+             i + 1 < n ? kBase64Alphabet[(v >> 6) & 63] : '=', '=');
+    }
+    if (column != 0) *w++ = '\n';
+    out.append(kEndLine).append(label).append(kDashes).push_back('\n');
     return out;
 }
 

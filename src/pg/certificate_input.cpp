@@ -37,6 +37,18 @@ struct CoreFailure {
     char detail[512] = {};
 };
 
+// snprintf may cut a message inside a UTF-8 character; drop the partial one.
+void trim_partial_utf8(char* text) {
+    std::size_t len = std::strlen(text);
+    std::size_t start = len;
+    while (start > 0 && (static_cast<unsigned char>(text[start - 1]) & 0xC0) == 0x80) --start;
+    if (start > 0) {
+        const auto lead = static_cast<unsigned char>(text[start - 1]);
+        const std::size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+        if (lead >= 0xC0 && len - (start - 1) < need) text[start - 1] = '\0';
+    }
+}
+
 // Runs `fn` and reports any exception as a CoreFailure. Never throws, never
 // raises a PostgreSQL error.
 template <typename Fn>
@@ -48,6 +60,8 @@ bool run_core(CoreFailure* failure, Fn&& fn) noexcept {
         failure->kind = e.kind();
         snprintf(failure->message, sizeof failure->message, "%s", e.what());
         snprintf(failure->detail, sizeof failure->detail, "%s", e.detail().c_str());
+        trim_partial_utf8(failure->message);
+        trim_partial_utf8(failure->detail);
     } catch (const std::bad_alloc&) {
         failure->out_of_memory = true;
     } catch (const std::exception& e) {
@@ -109,7 +123,10 @@ text* to_text(const std::optional<std::string>& s) { return s ? to_text(*s) : nu
 
 TimestampTz to_timestamptz(std::int64_t unix_seconds, const char* which) {
     constexpr std::int64_t kEpochShift = static_cast<std::int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
-    constexpr std::int64_t kLimit = INT64CONST(200000000000);  // far beyond year 9999, far below overflow
+    // Only guards the multiplication below against overflow (about year
+    // 287,000); IS_VALID_TIMESTAMP then applies PostgreSQL's own range,
+    // which holds every date X.509 can express (up to 9999-12-31).
+    constexpr std::int64_t kLimit = INT64CONST(9000000000000);
     if (unix_seconds > kLimit || unix_seconds < -kLimit) {
         throw netbox_ssl::Error(netbox_ssl::ErrorKind::Malformed, std::string("certificate's ") + which + " date is out of range");
     }
