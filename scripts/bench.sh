@@ -288,7 +288,7 @@ CREATE FUNCTION fill(upto integer) RETURNS void LANGUAGE sql AS $f$
         valid_to, sans, algorithm, key_size, signature_algorithm, is_ca, spki_sha256, pem_content, status)
     SELECT 'host' || g || '.example.net', p.subject, p.issuer, p.serial_number,
            upper(rtrim(regexp_replace(encode(sha256(g::text::bytea), 'hex'), '(..)', '\1:', 'g'), ':')),
-           now() - interval '1 day', now() + (g * 7919 % 3650) * interval '1 day' + interval '1 hour',
+           now() - interval '1 day', now() + (g::bigint * 7919 % 3650) * interval '1 day' + interval '1 hour',
            ARRAY['DNS:host' || g || '.example.net', 'DNS:www.host' || g || '.example.net'],
            p.algorithm, p.key_size, p.signature_algorithm, p.is_ca, p.spki_sha256, p.pem_content, 'active'
       FROM proto p, generate_series((SELECT count(*) FROM ssl_certificate)::integer + 1, upto) g
