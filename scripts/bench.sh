@@ -53,7 +53,7 @@ if ! { cmake -S . -B "$OUT" -DCMAKE_BUILD_TYPE=Release -DNETBOX_SSL_BENCH=ON >"$
     tail -5 "$OUT/cmake.log"
     echo "WARNING: the CMake build failed (see $OUT/cmake.log); building the two bench programs directly with g++ -O3" >&2
     flags=(-std=c++17 -O3 -DNDEBUG -Wall -Wextra -Werror -pthread)
-    g++ "${flags[@]}" -o "$OUT/bench_gen_certs" test/bench/gen_certs.cpp -lcrypto
+    g++ "${flags[@]}" -Isrc -o "$OUT/bench_gen_certs" test/bench/gen_certs.cpp -lcrypto
     g++ "${flags[@]}" -Isrc -o "$OUT/bench_d2i_baseline" test/bench/d2i_baseline.cpp src/core/*.cpp -lcrypto
 fi
 

@@ -3,6 +3,7 @@
 // Every OpenSSL object is owned by a unique_ptr with its matching free
 // function, and the OpenSSL error queue is empty whenever we return or throw:
 // the backend shares the queue with PostgreSQL's own TLS code.
+#include "core/openssl_ptr.hpp"
 #include "core/certificate.hpp"
 
 #include "core/encoding.hpp"
@@ -27,12 +28,6 @@
 namespace netbox_ssl {
 namespace {
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-    void operator()(T* p) const noexcept { Free(p); }
-};
-template <typename T, void (*Free)(T*)>
-using Owned = std::unique_ptr<T, Deleter<T, Free>>;
 
 using X509Ptr = Owned<X509, X509_free>;
 using BioPtr = Owned<BIO, BIO_free_all>;

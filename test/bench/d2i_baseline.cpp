@@ -26,6 +26,7 @@
 // cpu column is process CPU time over wall time, so a value well below 100 %
 // shows that the machine was busy with other work. --kv OUT writes
 // "name=certs_per_second" lines for scripts.
+#include "core/openssl_ptr.hpp"
 #include "core/certificate.hpp"
 #include "core/encoding.hpp"
 
@@ -51,12 +52,7 @@
 
 namespace {
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-    void operator()(T* p) const noexcept { Free(p); }
-};
-template <typename T, void (*Free)(T*)>
-using Owned = std::unique_ptr<T, Deleter<T, Free>>;
+using netbox_ssl::Owned;
 
 using X509Ptr = Owned<X509, X509_free>;
 using BioPtr = Owned<BIO, BIO_free_all>;

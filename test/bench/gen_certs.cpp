@@ -29,6 +29,7 @@
 // Everything that is chosen (key type, pool index, names, serials, validity
 // offsets) follows from --seed and the certificate's index, independent of
 // the thread count; the keys themselves and the current time are not seeded.
+#include "core/openssl_ptr.hpp"
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -56,12 +57,7 @@
 
 namespace {
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-    void operator()(T* p) const noexcept { Free(p); }
-};
-template <typename T, void (*Free)(T*)>
-using Owned = std::unique_ptr<T, Deleter<T, Free>>;
+using netbox_ssl::Owned;
 
 using PkeyPtr = Owned<EVP_PKEY, EVP_PKEY_free>;
 using X509Ptr = Owned<X509, X509_free>;

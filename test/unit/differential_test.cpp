@@ -9,6 +9,7 @@
 // with OpenSSL's API (key types, extensions, names, serials, dates), keys
 // with unusual or broken SubjectPublicKeyInfo contents, a non-DER SPKI, and
 // byte mutations of generated certificates.
+#include "core/openssl_ptr.hpp"
 #include <gtest/gtest.h>
 
 #include <openssl/bn.h>
@@ -37,12 +38,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-    void operator()(T* p) const noexcept { Free(p); }
-};
-template <typename T, void (*Free)(T*)>
-using Owned = std::unique_ptr<T, Deleter<T, Free>>;
+using netbox_ssl::Owned;
 using X509Ptr = Owned<X509, X509_free>;
 using PkeyPtr = Owned<EVP_PKEY, EVP_PKEY_free>;
 using PkeyCtxPtr = Owned<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
