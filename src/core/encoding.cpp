@@ -197,8 +197,9 @@ std::string read_label(std::string_view text, std::size_t from, std::size_t& aft
         malformed(std::string("PEM ") + which + " line is not terminated by -----");
     }
     after = close + kDashes.size();
-    // Labels end up in error messages: keep them printable ASCII (\XX for
-    // any other byte) and short, so input cannot inject bytes into them.
+    // Labels end up in error messages: keep them printable ASCII ('?' for any
+    // other byte, so no escape sequence adds characters the input did not
+    // have) and short, so input cannot inject bytes into them.
     constexpr std::size_t kMaxLabel = 40;
     std::string label;
     for (char c : normalise_label(text.substr(from, close - from))) {
@@ -207,13 +208,7 @@ std::string read_label(std::string_view text, std::size_t from, std::size_t& aft
             break;
         }
         const auto b = static_cast<unsigned char>(c);
-        if (b >= 0x20 && b < 0x7F && b != '\\') {
-            label += c;
-        } else {
-            label += '\\';
-            label += kHexDigits[b >> 4];
-            label += kHexDigits[b & 0x0F];
-        }
+        label += (b >= 0x20 && b < 0x7F) ? c : '?';
     }
     return label;
 }
