@@ -7,7 +7,7 @@ PACKAGES=(
     g++ make cmake pkg-config openssl libssl-dev
     libgtest-dev
     postgresql-15 postgresql-server-dev-15
-    python3 python3-psycopg
+    python3 python3-psycopg python3-cryptography
     clang-tidy cppcheck
     clang libclang-rt-14-dev
 )

@@ -455,6 +455,33 @@ void fill_key_fields_x509(X509* cert, CertificateInfo& info) {
     info.spki_sha256 = sha256_hex(spki_der, static_cast<std::size_t>(spki_len));
 }
 
+// The reference computation of tbs_sha256, the way OpenSSL's own CT code
+// rebuilds a precertificate's TBSCertificate (crypto/ct/ct_sct_ctx.c): a copy
+// of the certificate, the extensions deleted, the TBSCertificate re-encoded.
+std::string tbs_sha256_x509(const X509* cert) {
+    X509Ptr copy(X509_dup(cert));
+    if (!copy) throw Error(ErrorKind::Internal, "cannot copy a certificate", take_openssl_reason());
+    for (int nid : {NID_ct_precert_poison, NID_ct_precert_scts}) {
+        for (int at = X509_get_ext_by_NID(copy.get(), nid, -1); at >= 0; at = X509_get_ext_by_NID(copy.get(), nid, -1)) {
+            X509_EXTENSION_free(X509_delete_ext(copy.get(), at));
+        }
+    }
+    unsigned char* tbs = nullptr;
+    const int len = i2d_re_X509_tbs(copy.get(), &tbs);
+    if (len <= 0 || tbs == nullptr) {
+        throw Error(ErrorKind::Internal, "cannot re-encode a certificate's TBSCertificate", take_openssl_reason());
+    }
+    std::unique_ptr<unsigned char, void (*)(unsigned char*)> owner(tbs, free_openssl_bytes);
+    return sha256_hex(tbs, static_cast<std::size_t>(len));
+}
+
+// The first value of attribute `nid` in `name`, as common_name is read.
+std::optional<std::string> first_name_value(const X509_NAME* name, int nid) {
+    const int at = X509_NAME_get_index_by_NID(name, nid, -1);
+    if (at < 0) return std::nullopt;
+    return asn1_string_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, at)));
+}
+
 void fill_fields(const DecodedCert& dc, CertificateInfo& info) {
     const detail::CertFields& cert = dc.fields;
     const auto* der = reinterpret_cast<const unsigned char*>(dc.der.data());
@@ -478,14 +505,10 @@ void fill_fields(const DecodedCert& dc, CertificateInfo& info) {
         }
     }
 
-    const X509_NAME* subject = cert.subject;
-    int cn_index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-    if (cn_index >= 0) {
-        const X509_NAME_ENTRY* entry = X509_NAME_get_entry(subject, cn_index);
-        info.common_name = asn1_string_text(X509_NAME_ENTRY_get_data(entry));
-    } else {
-        info.common_name = first_dns;
-    }
+    info.common_name = first_name_value(cert.subject, NID_commonName);
+    if (!info.common_name) info.common_name = first_dns;
+    info.issuer_cn = first_name_value(cert.issuer, NID_commonName);
+    info.issuer_org = first_name_value(cert.issuer, NID_organizationName);
 
     info.algorithm = public_key_algorithm(OBJ_obj2nid(cert.key_algorithm));
     if (dc.light) {
@@ -494,8 +517,12 @@ void fill_fields(const DecodedCert& dc, CertificateInfo& info) {
         info.key_size = detail::key_bits(*dc.light);
         const std::string_view spki = detail::spki_der(*dc.light);
         info.spki_sha256 = sha256_hex(reinterpret_cast<const unsigned char*>(spki.data()), spki.size());
+        const std::optional<std::string> tbs = detail::tbs_der_without_ct(*dc.light);
+        if (!tbs) throw Error(ErrorKind::Internal, "cannot re-encode a certificate's TBSCertificate");
+        info.tbs_sha256 = sha256_hex(reinterpret_cast<const unsigned char*>(tbs->data()), tbs->size());
     } else {
         fill_key_fields_x509(dc.x509.get(), info);
+        info.tbs_sha256 = tbs_sha256_x509(dc.x509.get());
     }
 
     const ASN1_OBJECT* sig_oid = nullptr;
@@ -622,6 +649,8 @@ std::string escape_non_ascii(const std::string& text) {
 CertificateInfo finish(CertificateInfo info, const ParseOptions& options) {
     if (options.ascii_only) {
         if (info.common_name) info.common_name = escape_non_ascii(*info.common_name);
+        if (info.issuer_cn) info.issuer_cn = escape_non_ascii(*info.issuer_cn);
+        if (info.issuer_org) info.issuer_org = escape_non_ascii(*info.issuer_org);
         for (std::string& san : info.sans) san = escape_non_ascii(san);
     }
     return info;

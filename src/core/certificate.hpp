@@ -44,6 +44,8 @@ struct CertificateInfo {
     std::optional<std::string> common_name;  // first subject CN, else first DNS SAN
     std::string subject;                     // RFC 4514, as XN_FLAG_RFC2253 prints
     std::string issuer;
+    std::optional<std::string> issuer_cn;    // first issuer CN, text as common_name
+    std::optional<std::string> issuer_org;   // first issuer O, text as common_name
     std::string serial_number;               // "0B:AA:..." ("-" prefix when negative)
     std::string fingerprint_sha256;          // SHA-256 of the DER, colon hex
     std::int64_t valid_from = 0;             // seconds since 1970-01-01 UTC
@@ -58,6 +60,10 @@ struct CertificateInfo {
     std::string spki_sha256;
     std::string pem_content;                 // canonical PEM, 64-column lines
     std::string issuer_chain;                // the bundle's other certs, leaf to root
+    // SHA-256 (colon hex) of the TBSCertificate without the CT poison and SCT
+    // list extensions, re-encoded in DER: a precertificate and its final
+    // certificate hash alike. An extension list left empty is omitted.
+    std::string tbs_sha256;
 };
 
 struct ParseOptions {

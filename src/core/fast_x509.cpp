@@ -290,4 +290,49 @@ std::optional<int> key_bits(const LightCert& cert) {
     return bits;
 }
 
+namespace {
+bool is_ct_extension(const X509_EXTENSION* ext) {
+    const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(const_cast<X509_EXTENSION*>(ext)));
+    return nid == NID_ct_precert_poison || nid == NID_ct_precert_scts;
+}
+
+struct ExtensionListFree {  // the list only; the extensions belong to the certificate
+    void operator()(STACK_OF(X509_EXTENSION)* list) const noexcept { sk_X509_EXTENSION_free(list); }
+};
+}  // namespace
+
+std::optional<std::string> tbs_der_without_ct(const LightCert& cert) {
+    // A shallow copy of the TBSCertificate whose extension list borrows the
+    // certificate's extensions minus the CT ones. LightTbs keeps no saved
+    // encoding, so it is encoded afresh; names and the SPKI encode from their
+    // saved bytes, exactly as X509_CINF does on the reference path.
+    LightTbs copy = *cert.tbs;
+    std::unique_ptr<STACK_OF(X509_EXTENSION), ExtensionListFree> kept;
+    if (copy.extensions != nullptr) {
+        kept.reset(sk_X509_EXTENSION_new_null());
+        if (!kept) {
+            ERR_clear_error();
+            return std::nullopt;
+        }
+        for (int i = 0; i < sk_X509_EXTENSION_num(copy.extensions); ++i) {
+            X509_EXTENSION* ext = sk_X509_EXTENSION_value(copy.extensions, i);
+            if (!is_ct_extension(ext) && sk_X509_EXTENSION_push(kept.get(), ext) <= 0) {
+                ERR_clear_error();
+                return std::nullopt;
+            }
+        }
+        // A list emptied by the removal is omitted (RFC 5280 allows no empty
+        // list), as X509_delete_ext leaves it on the reference path; a list
+        // received empty is re-encoded as it came, as X509_CINF does.
+        const int left = sk_X509_EXTENSION_num(kept.get());
+        if (left != sk_X509_EXTENSION_num(copy.extensions)) copy.extensions = left > 0 ? kept.get() : nullptr;
+    }
+    unsigned char* out = nullptr;
+    const int len = ASN1_item_i2d(reinterpret_cast<const ASN1_VALUE*>(&copy), &out, LightTbs_it());
+    std::unique_ptr<unsigned char, OpenSslBytesFree> owner(out);
+    ERR_clear_error();
+    if (len <= 0 || out == nullptr) return std::nullopt;
+    return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(len));
+}
+
 }  // namespace netbox_ssl::detail

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace netbox_ssl::detail {
@@ -57,5 +58,10 @@ std::string_view spki_der(const LightCert& cert);
 // nullopt where that decode fails or the key type has no size column
 // (Ed25519, Ed448). Leaves the OpenSSL error queue empty.
 std::optional<int> key_bits(const LightCert& cert);
+
+// The TBSCertificate re-encoded in DER without the CT poison and SCT list
+// extensions (the extensions field is omitted when nothing else is left), or
+// nullopt when OpenSSL cannot encode it. Leaves the error queue empty.
+std::optional<std::string> tbs_der_without_ct(const LightCert& cert);
 
 }  // namespace netbox_ssl::detail

@@ -98,6 +98,9 @@ bool expect_same(const std::string& input, const std::string& what, bool pem_api
     EXPECT_EQ(opt(a.common_name), opt(b.common_name)) << what << ": common_name";
     EXPECT_EQ(a.subject, b.subject) << what << ": subject";
     EXPECT_EQ(a.issuer, b.issuer) << what << ": issuer";
+    EXPECT_EQ(opt(a.issuer_cn), opt(b.issuer_cn)) << what << ": issuer_cn";
+    EXPECT_EQ(opt(a.issuer_org), opt(b.issuer_org)) << what << ": issuer_org";
+    EXPECT_EQ(a.tbs_sha256, b.tbs_sha256) << what << ": tbs_sha256";
     EXPECT_EQ(a.serial_number, b.serial_number) << what << ": serial_number";
     EXPECT_EQ(a.fingerprint_sha256, b.fingerprint_sha256) << what << ": fingerprint_sha256";
     EXPECT_EQ(a.valid_from, b.valid_from) << what << ": valid_from";
@@ -284,7 +287,26 @@ struct Spec {
     bool v1 = false;
     long not_before_days = -1;
     long not_after_days = 365;
+    // CT extensions, added after the others: 1 poison, 2 SCT list, 3 both
+    // (not a real certificate, but both paths must drop both).
+    int ct = 0;
 };
+
+// A CT extension with fixed contents: the poison's NULL, or an SCT list's
+// OCTET STRING (its contents are never parsed, only dropped).
+void add_ct_ext(X509* cert, int nid) {
+    static const unsigned char kNull[] = {0x05, 0x00};
+    static const unsigned char kScts[] = {0x04, 0x06, 0x00, 0x04, 0x00, 0x02, 0xAB, 0xCD};
+    const bool poison = nid == NID_ct_precert_poison;
+    Owned<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free> value(ASN1_OCTET_STRING_new());
+    ASSERT_TRUE(value);
+    ASSERT_EQ(ASN1_OCTET_STRING_set(value.get(), poison ? kNull : kScts,
+                                    poison ? static_cast<int>(sizeof kNull) : static_cast<int>(sizeof kScts)),
+              1);
+    ExtPtr ext(X509_EXTENSION_create_by_NID(nullptr, nid, poison ? 1 : 0, value.get()));
+    ASSERT_TRUE(ext);
+    ASSERT_EQ(X509_add_ext(cert, ext.get(), -1), 1);
+}
 
 // A certificate for `key`, issued by (issuer, issuer_key), or self-signed.
 X509Ptr make_cert(const EVP_PKEY* key, const Spec& s, X509* issuer, EVP_PKEY* issuer_key, const EVP_MD* md) {
@@ -325,6 +347,8 @@ X509Ptr make_cert(const EVP_PKEY* key, const Spec& s, X509* issuer, EVP_PKEY* is
         if (s.ski) add_ext(cert.get(), iss, NID_subject_key_identifier, "hash");
         if (s.aki && issuer != nullptr) add_ext(cert.get(), iss, NID_authority_key_identifier, "keyid:always");
         if (!s.sans.empty()) add_ext(cert.get(), iss, NID_subject_alt_name, s.sans);
+        if ((s.ct & 1) != 0) add_ct_ext(cert.get(), NID_ct_precert_poison);
+        if ((s.ct & 2) != 0) add_ct_ext(cert.get(), NID_ct_precert_scts);
     }
     EXPECT_GT(X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : const_cast<EVP_PKEY*>(key), md), 0)
         << "signing failed";
@@ -378,6 +402,7 @@ std::vector<std::pair<std::string, std::string>> make_generated_certs() {
             s.serial = variant == 6 ? 0 : (variant == 7 ? -5 : 1000 + n);
             s.big_serial = variant % 4 == 1;
             s.v1 = variant == 9;
+            s.ct = variant % 4;  // includes a poison as the only extension (variant 13)
             if (variant == 10) {
                 s.not_before_days = -365L * 80;  // before 1950: UTCTime range ends, GeneralizedTime
                 s.not_after_days = 365L * 40;    // after 2050
