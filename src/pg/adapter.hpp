@@ -39,10 +39,13 @@ struct FlatCert {
     text* spki_sha256;
     text* pem_content;
     text* issuer_chain;
+    text* issuer_cn;   // 1.4
+    text* issuer_org;  // 1.4
+    text* tbs_sha256;  // 1.4
 };
 
 // Number of columns of ssl_certificate_info, in FlatCert's order.
-constexpr int kCertColumns = 17;
+constexpr int kCertColumns = 20;
 
 enum class InputForm { Text, Binary };
 

@@ -158,6 +158,9 @@ void flatten(const netbox_ssl::CertificateInfo& info, FlatCert* out) {
     out->spki_sha256 = to_text(info.spki_sha256);
     out->pem_content = to_text(info.pem_content);
     out->issuer_chain = to_text(info.issuer_chain);
+    out->issuer_cn = to_text(info.issuer_cn);
+    out->issuer_org = to_text(info.issuer_org);
+    out->tbs_sha256 = to_text(info.tbs_sha256);
 }
 
 Datum ssl_parse_common(FunctionCallInfo fcinfo, InputForm form) {
@@ -239,6 +242,9 @@ void flat_cert_values(const FlatCert* c, Datum* values, bool* nulls) {
     put_text(14, c->spki_sha256);
     put_text(15, c->pem_content);
     put_text(16, c->issuer_chain);
+    put_text(17, c->issuer_cn);
+    put_text(18, c->issuer_org);
+    put_text(19, c->tbs_sha256);
 }
 
 extern "C" Datum ssl_parse_text(PG_FUNCTION_ARGS) { return ssl_parse_common(fcinfo, InputForm::Text); }

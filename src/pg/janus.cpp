@@ -24,15 +24,15 @@ PG_FUNCTION_INFO_V1(ssl_renew_bytea);
 
 namespace {
 
-// Parameters $1..$17 are the ssl_certificate_info columns, then $18 tenant
-// and $19 private_key_location.
+// Parameters $1..$20 are the ssl_certificate_info columns, then $21 tenant
+// and $22 private_key_location.
 constexpr int kInsertParams = kCertColumns + 2;
 const char* const kInsertColumns =
     "common_name, subject, issuer, serial_number, fingerprint_sha256, valid_from, valid_to, sans, algorithm, "
     "key_size, signature_algorithm, is_ca, subject_key_id, authority_key_id, spki_sha256, pem_content, "
-    "issuer_chain, tenant, private_key_location, status";
+    "issuer_chain, issuer_cn, issuer_org, tbs_sha256, tenant, private_key_location, status";
 const char* const kInsertValues =
-    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19";
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22";
 
 struct Plans {
     Oid schema = InvalidOid;
@@ -71,7 +71,7 @@ const Plans& plans_for(FunctionCallInfo fcinfo) {
 
     Oid insert_types[kInsertParams] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
                                        TEXTARRAYOID, TEXTOID, INT4OID, TEXTOID, BOOLOID, TEXTOID, TEXTOID,
-                                       TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+                                       TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
     plans.import_insert = prepare(
         psprintf("WITH c AS (INSERT INTO %s.ssl_certificate (%s) VALUES (%s, "
                  "CASE WHEN $7 < now() THEN 'expired' WHEN $6 > now() THEN 'pending' ELSE 'active' END) "

@@ -227,5 +227,24 @@ TEST_F(IntelTbs, PlainCertificateHashesItsOwnTbs) {
     EXPECT_EQ(parse("ca", true).tbs_sha256, colon_hex(md, len));
 }
 
+// A real certificate against pyca/cryptography's test vector of its
+// precertificate's TBSCertificate (what the CT log signed in the SCTs).
+TEST(IntelTbsReal, MatchesPycaPrecertificateTbs) {
+    const std::string tbs = fixture("intel/cryptography-scts-tbs-precert.der");
+    ASSERT_FALSE(tbs.empty());
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(tbs.data(), tbs.size(), md, &len, EVP_sha256(), nullptr);
+    for (bool full : {false, true}) {
+        ParseOptions options;
+        options.force_full_parse = full;
+        const CertificateInfo info = parse_pem(fixture("intel/cryptography-scts.pem"), options);
+        EXPECT_EQ(info.tbs_sha256, colon_hex(md, len)) << (full ? "reference path" : "fast path");
+        EXPECT_NE(info.tbs_sha256, info.fingerprint_sha256);
+        EXPECT_EQ(opt(info.issuer_cn), "Let's Encrypt Authority X3");
+        EXPECT_EQ(opt(info.issuer_org), "Let's Encrypt");
+    }
+}
+
 }  // namespace
 }  // namespace netbox_ssl::test
