@@ -33,9 +33,18 @@ const char* const kInsertColumns =
     "issuer_chain, issuer_cn, issuer_org, tbs_sha256, tenant, private_key_location, status";
 const char* const kInsertValues =
     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22";
+// The same for a schema still at 1.3 or older (library installed, ALTER
+// EXTENSION UPDATE not run yet): the 1.4 columns are left out, $18..$20 unused.
+const char* const kInsertColumnsPre14 =
+    "common_name, subject, issuer, serial_number, fingerprint_sha256, valid_from, valid_to, sans, algorithm, "
+    "key_size, signature_algorithm, is_ca, subject_key_id, authority_key_id, spki_sha256, pem_content, "
+    "issuer_chain, tenant, private_key_location, status";
+const char* const kInsertValuesPre14 =
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $21, $22";
 
 struct Plans {
     Oid schema = InvalidOid;
+    bool columns_14 = false;  // ssl_certificate has the 1.4 parser columns
     SPIPlanPtr import_insert = nullptr;  // insert + imported event, one statement
     SPIPlanPtr find_fingerprint = nullptr;
     SPIPlanPtr lock_old = nullptr;
@@ -59,7 +68,9 @@ SPIPlanPtr prepare(const char* sql, int nargs, const Oid* types) {
 // called function), so the caller's search_path cannot redirect them.
 const Plans& plans_for(FunctionCallInfo fcinfo) {
     const Oid schema = get_func_namespace(fcinfo->flinfo->fn_oid);
-    if (plans.schema == schema && plans.renew_events != nullptr) return plans;
+    const Oid table = get_relname_relid("ssl_certificate", schema);
+    const bool columns_14 = OidIsValid(table) && get_attnum(table, "tbs_sha256") != InvalidAttrNumber;
+    if (plans.schema == schema && plans.columns_14 == columns_14 && plans.renew_events != nullptr) return plans;
 
     for (SPIPlanPtr* p : {&plans.import_insert, &plans.find_fingerprint, &plans.lock_old, &plans.renew_insert,
                           &plans.move_assignments, &plans.mark_replaced, &plans.renew_events}) {
@@ -67,7 +78,10 @@ const Plans& plans_for(FunctionCallInfo fcinfo) {
         *p = nullptr;
     }
     plans.schema = schema;
+    plans.columns_14 = columns_14;
     const char* s = quote_identifier(get_namespace_name(schema));
+    const char* columns = columns_14 ? kInsertColumns : kInsertColumnsPre14;
+    const char* values = columns_14 ? kInsertValues : kInsertValuesPre14;
 
     Oid insert_types[kInsertParams] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
                                        TEXTARRAYOID, TEXTOID, INT4OID, TEXTOID, BOOLOID, TEXTOID, TEXTOID,
@@ -79,12 +93,12 @@ const Plans& plans_for(FunctionCallInfo fcinfo) {
                  "e AS (INSERT INTO %s.ssl_lifecycle_event (certificate_id, event_type, new_status, description) "
                  "SELECT id, 'imported', status, 'Imported with status ' || status FROM c) "
                  "SELECT id FROM c",
-                 s, kInsertColumns, kInsertValues, s),
+                 s, columns, values, s),
         kInsertParams, insert_types);
     plans.renew_insert = prepare(
         psprintf("INSERT INTO %s.ssl_certificate (%s) VALUES (%s, 'active') "
                  "ON CONFLICT (fingerprint_sha256) DO NOTHING RETURNING id",
-                 s, kInsertColumns, kInsertValues),
+                 s, columns, values),
         kInsertParams, insert_types);
 
     Oid text_type[1] = {TEXTOID};
