@@ -143,6 +143,7 @@ COMMENT ON CONSTRAINT ssl_acme_issuer_pattern_check ON @extschema@.ssl_acme_issu
 COMMENT ON CONSTRAINT ssl_acme_issuer_unique ON @extschema@.ssl_acme_issuer IS
     'One rule per pattern pair among built-in rules and one among admin rules.';
 COMMENT ON SEQUENCE @extschema@.ssl_acme_issuer_id_seq IS 'Identity of ssl_acme_issuer.id.';
+COMMENT ON CONSTRAINT ssl_acme_issuer_pkey ON @extschema@.ssl_acme_issuer IS 'Surrogate key.';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_acme_issuer', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_acme_issuer_id_seq', '');
 
@@ -303,6 +304,11 @@ COMMENT ON CONSTRAINT ssl_observation_fingerprint_format ON @extschema@.ssl_obse
     'Same format as ssl_certificate.fingerprint_sha256.';
 COMMENT ON CONSTRAINT ssl_observation_span ON @extschema@.ssl_observation IS 'A run of sightings does not end before it starts.';
 COMMENT ON SEQUENCE @extschema@.ssl_observation_id_seq IS 'Identity of ssl_observation.id.';
+COMMENT ON CONSTRAINT ssl_observation_pkey ON @extschema@.ssl_observation IS 'Surrogate key.';
+COMMENT ON CONSTRAINT ssl_observation_object_type_check ON @extschema@.ssl_observation IS 'An object type is named.';
+COMMENT ON CONSTRAINT ssl_observation_times_seen_check ON @extschema@.ssl_observation IS 'A row holds at least one sighting.';
+COMMENT ON CONSTRAINT ssl_observation_certificate_id_fkey ON @extschema@.ssl_observation IS
+    'Purging a certificate keeps the sightings, without the link.';
 CREATE INDEX ssl_observation_object_idx ON @extschema@.ssl_observation (object_type, object_id, last_seen_at DESC, id DESC);
 COMMENT ON INDEX @extschema@.ssl_observation_object_idx IS 'Latest observation of an object.';
 CREATE INDEX ssl_observation_fingerprint_idx ON @extschema@.ssl_observation (fingerprint_sha256);
