@@ -75,6 +75,8 @@ SELECT object_id, observed_certificate_id = :stranger_id AS now_known, reason
 SELECT ssl_record_observation('', 1, :'old');
 SELECT ssl_record_observation('ipam.service', NULL, :'old');
 SELECT ssl_record_observation('ipam.service', 1, :'old', 'infinity');
+SELECT ssl_record_observation('ipam.service', 1, NULL::text);
+SELECT ssl_record_observation('ipam.service', 1, :'old', NULL);
 SELECT ssl_record_observation('ipam.service', 1, 'garbage');
 SELECT ssl_record_observation('ipam.service', 1, '\x3082'::bytea);
 \set VERBOSITY default

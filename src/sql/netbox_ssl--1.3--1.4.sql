@@ -343,9 +343,12 @@ DECLARE
     known bigint;
     result bigint;
 BEGIN
-    IF object_type IS NULL OR object_type = '' OR object_id IS NULL OR observed_at IS NULL
-       OR NOT isfinite(observed_at) THEN
-        RAISE EXCEPTION 'object_type, object_id and a finite observed_at are required'
+    IF object_type IS NULL OR object_id IS NULL OR observed_at IS NULL OR cert.fingerprint_sha256 IS NULL THEN
+        RAISE EXCEPTION 'object_type, object_id, the certificate and observed_at must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    IF object_type = '' OR NOT isfinite(observed_at) THEN
+        RAISE EXCEPTION 'object_type must not be empty and observed_at must be finite'
             USING ERRCODE = '22023';
     END IF;
     -- One writer per object at a time, so two scanners cannot both extend
