@@ -27,6 +27,7 @@ COMMENT ON COLUMN @extschema@.ssl_outbox.event_type IS 'The event type (imported
 COMMENT ON COLUMN @extschema@.ssl_outbox.payload IS 'The message, the same JSON object that was sent with NOTIFY on channel ssl_lifecycle (text fields cut to 200 characters, see "truncated").';
 COMMENT ON COLUMN @extschema@.ssl_outbox.created_at IS 'Transaction time of the publishing transaction.';
 COMMENT ON INDEX @extschema@.ssl_outbox_created_at_idx IS 'Keeps ssl_outbox_prune an index range scan.';
+COMMENT ON CONSTRAINT ssl_outbox_pkey ON @extschema@.ssl_outbox IS 'An event is published once.';
 
 CREATE TABLE @extschema@.ssl_outbox_consumer (
     name          text PRIMARY KEY
@@ -38,6 +39,7 @@ COMMENT ON TABLE @extschema@.ssl_outbox_consumer IS
 COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.name IS 'Consumer name, as passed to ssl_outbox_claim (1 to 200 characters).';
 COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.subscribed_at IS 'When the consumer subscribed (explicitly or by its first claim).';
 COMMENT ON CONSTRAINT ssl_outbox_consumer_name_check ON @extschema@.ssl_outbox_consumer IS 'Consumer names are non-empty and at most 200 characters.';
+COMMENT ON CONSTRAINT ssl_outbox_consumer_pkey ON @extschema@.ssl_outbox_consumer IS 'Consumer names are unique.';
 
 -- The per-consumer queue. Claims lock these rows, never the shared outbox
 -- row, so workers of one consumer skip each other's rows while other
@@ -54,6 +56,8 @@ COMMENT ON COLUMN @extschema@.ssl_outbox_delivery.consumer IS 'The consumer that
 COMMENT ON COLUMN @extschema@.ssl_outbox_delivery.outbox_id IS 'The outbox row (event id).';
 COMMENT ON CONSTRAINT ssl_outbox_delivery_pkey ON @extschema@.ssl_outbox_delivery IS 'A consumer''s queue in id order: what ssl_outbox_claim scans.';
 COMMENT ON INDEX @extschema@.ssl_outbox_delivery_outbox_idx IS 'Pending deliveries of one outbox row, for ssl_outbox_prune.';
+COMMENT ON CONSTRAINT ssl_outbox_delivery_consumer_fkey ON @extschema@.ssl_outbox_delivery IS 'Unsubscribing a consumer drops its queue.';
+COMMENT ON CONSTRAINT ssl_outbox_delivery_outbox_id_fkey ON @extschema@.ssl_outbox_delivery IS 'Queue rows point at existing outbox rows (pruning removes only rows without any).';
 
 CREATE VIEW @extschema@.ssl_outbox_backlog AS
 SELECT s.name AS consumer,
@@ -87,6 +91,7 @@ COMMENT ON COLUMN @extschema@.ssl_expiry_alert.event_id IS 'The expiring or expi
 COMMENT ON COLUMN @extschema@.ssl_expiry_alert.recorded_at IS 'Transaction time of the scan that recorded it.';
 COMMENT ON CONSTRAINT ssl_expiry_alert_pkey ON @extschema@.ssl_expiry_alert IS 'Each threshold is dealt with at most once per certificate.';
 COMMENT ON CONSTRAINT ssl_expiry_alert_threshold_check ON @extschema@.ssl_expiry_alert IS 'Thresholds are whole days; 0 is expiry.';
+COMMENT ON CONSTRAINT ssl_expiry_alert_certificate_id_fkey ON @extschema@.ssl_expiry_alert IS 'Alert rows go with their certificate when it is purged.';
 COMMENT ON INDEX @extschema@.ssl_expiry_alert_event_idx IS 'Finds the threshold of an expiring event (for the outbox payload).';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_outbox', '');
