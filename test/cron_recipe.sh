@@ -16,7 +16,7 @@ if [ "$(id -u)" -ne 0 ]; then exec sudo -E bash "$0" "$@"; fi
 # The recipe, as documented.
 recipe=$(sed -n '/<!-- cron-recipe:begin -->/,/<!-- cron-recipe:end -->/p' docs/outbox.md | sed '/^<!--/d; /^```/d')
 conf=$(sed -n '/<!-- cron-conf:begin -->/,/<!-- cron-conf:end -->/p' docs/outbox.md | sed '/^<!--/d; /^```/d; /^#/d; /^$/d')
-[ -n "$recipe" ] && [ -n "$conf" ] || { echo "FAIL: recipe markers not found in docs/outbox.md"; exit 1; }
+if [ -z "$recipe" ] || [ -z "$conf" ]; then echo "FAIL: recipe markers not found in docs/outbox.md"; exit 1; fi
 
 # The documented server settings, as -c options; the database is this
 # sandbox's own instead of the documented 'netbox'.
@@ -76,7 +76,7 @@ for _ in $(seq 1 150); do
     sleep 1
 done
 sql -c "SELECT j.jobname, d.status, d.return_message FROM cron.job_run_details d JOIN cron.job j USING (jobid) ORDER BY d.runid"
-[ -n "$ok" ] || { echo "FAIL: the three jobs did not all succeed within 150 s"; cat "$SANDBOX_LOG" | tail -20; exit 1; }
+[ -n "$ok" ] || { echo "FAIL: the three jobs did not all succeed within 150 s"; tail -20 "$SANDBOX_LOG"; exit 1; }
 
 result=$(sql -F ' ' <<'SQL'
 SELECT (SELECT status FROM ssl_certificate WHERE common_name = 'gone.cron.example'),

@@ -19,8 +19,8 @@ db=outbox_worker_test
 work=$(mktemp -d /tmp/netbox_ssl_outbox.XXXXXX)
 receiver_pid=; worker_pid=
 cleanup() {
-    [ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null || true
-    [ -n "$receiver_pid" ] && kill "$receiver_pid" 2>/dev/null || true
+    if [ -n "$worker_pid" ]; then kill "$worker_pid" 2>/dev/null || true; fi
+    if [ -n "$receiver_pid" ]; then kill "$receiver_pid" 2>/dev/null || true; fi
     wait 2>/dev/null || true
     rm -rf "$work"
 }
