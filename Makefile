@@ -17,7 +17,7 @@ PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
 
 REGRESS = parse parallel import janus errors bad_input transactions schema lifecycle privileges upgrade outbox expiry_scan
 REGRESS_OPTS = --inputdir=.
-ISOLATION = renew_race lifecycle_race outbox_claim
+ISOLATION = renew_race lifecycle_race outbox_claim outbox_subscribe
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
 
 PG_CONFIG ?= pg_config
