@@ -15,9 +15,9 @@ OBJS = \
 DATA = $(wildcard src/sql/netbox_ssl--*.sql)
 PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
 
-REGRESS = parse parallel import janus errors bad_input transactions schema lifecycle privileges upgrade acme ownership observation
+REGRESS = parse parallel import janus errors bad_input transactions schema lifecycle privileges upgrade acme ownership observation outbox expiry_scan
 REGRESS_OPTS = --inputdir=.
-ISOLATION = renew_race lifecycle_race observation_race
+ISOLATION = renew_race lifecycle_race observation_race outbox_claim outbox_subscribe
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
 
 PG_CONFIG ?= pg_config

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
     g++ make cmake pkg-config openssl libssl-dev
     libgtest-dev
-    postgresql-15 postgresql-server-dev-15
+    postgresql-15 postgresql-server-dev-15 postgresql-15-cron
     python3 python3-psycopg python3-cryptography
     clang-tidy cppcheck
     clang libclang-rt-14-dev

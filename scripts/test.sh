@@ -6,7 +6,8 @@
 #      against a throwaway cluster started as the postgres user;
 #   4. checks of that server's log: no crash, no private key material;
 #   plus static analysis of src/, a 60 s libFuzzer run per target, the Python
-#   application example, and a pg_dump/restore round trip.
+#   application example, the outbox listener/worker/pg_cron tests, and a
+#   pg_dump/restore round trip.
 # Installs missing Debian packages first. Needs root (re-runs itself with sudo).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -96,6 +97,27 @@ if [ "$first_rc" -eq 0 ] && grep -q '^renewed: certificate 1 -> 2, 1 assignment'
 else
     echo "$first"; echo "$second"
     fail 1 "examples/janus.py"
+fi
+
+section "outbox: listening session (test/outbox_listen_test.py, psycopg)"
+if /usr/bin/python3 test/outbox_listen_test.py >build/outbox_listen.log 2>&1; then
+    tail -1 build/outbox_listen.log; pass 1
+else
+    cat build/outbox_listen.log; fail 1 "NOTIFY listening test (test/outbox_listen_test.py)"
+fi
+
+section "outbox: webhook worker at-least-once (test/outbox_worker_test.sh)"
+if bash test/outbox_worker_test.sh >build/outbox_worker.log 2>&1; then
+    grep '^ok:' build/outbox_worker.log; pass 1
+else
+    tail -40 build/outbox_worker.log; fail 1 "outbox worker (test/outbox_worker_test.sh)"
+fi
+
+section "pg_cron recipe of docs/outbox.md (test/cron_recipe.sh, own cluster, about a minute)"
+if bash test/cron_recipe.sh >build/cron_recipe.log 2>&1; then
+    tail -1 build/cron_recipe.log; pass 1
+else
+    tail -40 build/cron_recipe.log; fail 1 "pg_cron recipe (test/cron_recipe.sh)"
 fi
 
 section "dump and restore"
