@@ -11,7 +11,9 @@ OBJS = \
 	src/core/fast_x509.o \
 	src/pg/module.o \
 	src/pg/certificate_input.o \
-	src/pg/janus.o
+	src/pg/janus.o \
+	src/core/chain.o \
+	src/pg/chain.o
 DATA = $(wildcard src/sql/netbox_ssl--*.sql)
 PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
 
