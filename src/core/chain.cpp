@@ -264,7 +264,7 @@ std::optional<std::string> ca_problem(X509* cert, bool anchor) {
 }
 
 // The first web-PKI rule the path breaks, looking from the leaf up.
-std::optional<Finding> web_pki_finding(STACK_OF(X509)* chain) {
+std::optional<Finding> web_pki_finding(STACK_OF(X509)* chain, bool as_issuer) {
     const int n = sk_X509_num(chain);
     for (int depth = 0; depth < n; ++depth) {
         X509* cert = sk_X509_value(chain, depth);
@@ -278,8 +278,8 @@ std::optional<Finding> web_pki_finding(STACK_OF(X509)* chain) {
         if (!problem && !anchor) problem = signature_problem(cert);
         if (!problem) problem = extension_problem(cert);
         if (!problem) problem = aki_problem(cert);
-        if (!problem && depth == 0) problem = leaf_problem(cert);
-        if (!problem && depth > 0) problem = ca_problem(cert, anchor);
+        if (!problem && depth == 0 && !as_issuer) problem = leaf_problem(cert);
+        if (!problem && (depth > 0 || as_issuer)) problem = ca_problem(cert, anchor);
         if (problem) return Finding{depth, std::move(*problem)};
     }
     return std::nullopt;
@@ -451,7 +451,14 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
     if (!ctx || X509_STORE_CTX_init(ctx.get(), impl_->store.get(), leaf, untrusted.get()) != 1) {
         internal("X509_STORE_CTX_init");
     }
-    if (X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_SERVER) != 1) internal("set_purpose");
+    // A CA certificate checked without a host name (a stored intermediate or
+    // root) is validated as an issuer: any purpose, and the CA rules instead
+    // of the server-certificate rules. With a host name it is a server
+    // certificate like any other (limbo webpki::ee-basicconstraints-ca).
+    const bool as_issuer = !options.hostname && X509_check_ca(leaf) != 0;
+    if (X509_STORE_CTX_set_purpose(ctx.get(), as_issuer ? X509_PURPOSE_ANY : X509_PURPOSE_SSL_SERVER) != 1) {
+        internal("set_purpose");
+    }
     X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
     X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
     // Only a path that ends at a trust anchor counts; an anchor that is an
@@ -488,7 +495,7 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
 
     if (rc == 1) {
         std::optional<Finding> finding;
-        if (options.web_pki && chain) finding = web_pki_finding(chain.get());
+        if (options.web_pki && chain) finding = web_pki_finding(chain.get(), as_issuer);
         if (finding) {
             result.status = ChainStatus::Invalid;
             result.depth = finding->depth;
@@ -501,6 +508,7 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
         result.depth = top;
         result.message = "Valid chain of " + std::to_string(top + 1) + " certificate" + (top == 0 ? "" : "s") +
                          " ending at the trust anchor " + subject_text(cert_at(top)) +
+                         (as_issuer ? " (validated as a CA certificate)" : "") +
                          (options.hostname ? ", for " + sanitize_text(*options.hostname, false) : std::string()) + ".";
         return result;
     }
