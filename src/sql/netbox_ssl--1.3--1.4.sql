@@ -39,6 +39,7 @@ COMMENT ON COLUMN @extschema@.ssl_trust_anchor.added_at IS 'When the anchor was 
 COMMENT ON COLUMN @extschema@.ssl_trust_anchor.added_by IS 'The role that loaded it (ssl_caller()).';
 COMMENT ON CONSTRAINT ssl_trust_anchor_fingerprint_key ON @extschema@.ssl_trust_anchor IS 'An anchor is stored at most once.';
 COMMENT ON CONSTRAINT ssl_trust_anchor_fingerprint_format ON @extschema@.ssl_trust_anchor IS 'Fingerprints are uppercase colon hex.';
+COMMENT ON SEQUENCE @extschema@.ssl_trust_anchor_id_seq IS 'Identity of ssl_trust_anchor.';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_trust_anchor', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_trust_anchor_id_seq', '');
 
