@@ -9,7 +9,9 @@ import os
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-CORPUS = os.environ.get("NETBOX_SSL_CORPUS", "/work/shared/corpus")
+# A copy of both suites is kept in test/limbo/data (provenance in
+# test/limbo/data/README.md), so the test runs without the shared corpus.
+CORPUS = os.environ.get("NETBOX_SSL_CORPUS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "data"))
 LIMBO_JSON = os.path.join(CORPUS, "x509-limbo-2023", "limbo-2023-12-02-subset.json")
 ONLINE_DIR = os.path.join(CORPUS, "limbo-online-history")
 
