@@ -76,12 +76,21 @@ std::string subject_text(X509* cert) {
     std::string s = sanitize_text(std::string_view(data, len > 0 ? static_cast<std::size_t>(len) : 0), false);
     if (s.empty()) return "empty subject";
     // One sentence, not a page: very long names are cut.
-    if (s.size() > 120) s = s.substr(0, 117) + "...";
+    if (s.size() > 120) {
+        s.resize(117);
+        // Never end inside a UTF-8 sequence (the last character may go too).
+        while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();
+        if (!s.empty() && static_cast<unsigned char>(s.back()) >= 0xC0) s.pop_back();
+        s += "...";
+    }
     return s;
 }
 
+// (cppcheck does not see the members used through std::optional.)
 struct Finding {
+    // cppcheck-suppress unusedStructMember
     int depth;
+    // cppcheck-suppress unusedStructMember
     std::string reason;  // completes "certificate at depth N (subject) ..."
 };
 
