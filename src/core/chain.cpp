@@ -134,8 +134,8 @@ std::optional<std::string> key_problem(X509* cert) {
                "; the CA/B Baseline Requirements (6.1.5) allow only P-256, P-384 and P-521";
     }
     const char* type = EVP_PKEY_get0_type_name(key);
-    return std::string("has a ") + (type != nullptr ? type : "unknown") +
-           " key; the CA/B Baseline Requirements (6.1.5) allow only RSA and ECDSA keys";
+    return std::string("has a public key of type ") + (type != nullptr ? type : "unknown") +
+           "; the CA/B Baseline Requirements (6.1.5) allow only RSA and ECDSA keys";
 }
 
 // Signature algorithms, CA/B BR 7.1.3.2: RSASSA-PKCS1-v1_5 or RSASSA-PSS
