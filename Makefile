@@ -19,7 +19,7 @@ PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
 
 REGRESS = parse parallel import janus errors bad_input transactions schema lifecycle privileges upgrade chain
 REGRESS_OPTS = --inputdir=.
-ISOLATION = renew_race lifecycle_race
+ISOLATION = renew_race lifecycle_race anchor_load_race
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
 
 PG_CONFIG ?= pg_config
