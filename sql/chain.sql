@@ -116,3 +116,10 @@ DELETE FROM ssl_trust_anchor WHERE source = 'pinned';
 RESET ROLE;
 SELECT count(*) FROM ssl_trust_anchor;
 DROP ROLE nbs_chain_reader, nbs_chain_operator, nbs_chain_admin;
+
+-- A revoked CA certificate is no longer an intermediate for others.
+SELECT status FROM ssl_validate_chain(:weak_id, :at, 'weak.example.test');
+UPDATE ssl_certificate SET status = 'revoked' WHERE id = :int_id;
+SELECT status, depth, message FROM ssl_validate_chain(:weak_id, :at, 'weak.example.test');
+-- The leaf that carries the intermediate in its own issuer_chain is unaffected.
+SELECT status FROM ssl_validate_chain(:leaf_id, :at);

@@ -531,8 +531,22 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
         result.message = "The leaf (" + subject_text(leaf) + ") is not valid for " +
                          sanitize_text(options.hostname.value_or(""), false) + ": no subjectAltName matches.";
     } else {
-        result.message = "Certificate at depth " + std::to_string(result.depth) + " (" +
-                         subject_text(cert_at(result.depth)) + ") fails: " + what + ".";
+        const std::string who = "Certificate at depth " + std::to_string(result.depth) + " (" +
+                                subject_text(cert_at(result.depth)) + ")";
+        switch (result.status) {
+        case ChainStatus::SelfSigned:
+            result.message = who + " is self-signed and not a trust anchor.";
+            break;
+        case ChainStatus::NoChain:
+            result.message = who + " has no issuer among the intermediates and trust anchors (" + what + ").";
+            break;
+        case ChainStatus::UntrustedRoot:
+            result.message = who + " is a root that is not a trust anchor (" + what + ").";
+            break;
+        default:
+            result.message = who + " fails: " + what + ".";
+            break;
+        }
     }
     return result;
 }

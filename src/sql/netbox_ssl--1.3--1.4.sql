@@ -59,9 +59,9 @@ COMMENT ON COLUMN @extschema@.ssl_certificate.chain_depth IS
     'For valid: the depth of the trust anchor (certificates above the leaf); otherwise the depth of the certificate the status is about (0 = this certificate).';
 COMMENT ON CONSTRAINT ssl_certificate_chain_status_check ON @extschema@.ssl_certificate IS 'The documented chain statuses.';
 
-CREATE INDEX ssl_certificate_ca_idx ON @extschema@.ssl_certificate (id) WHERE is_ca;
+CREATE INDEX ssl_certificate_ca_idx ON @extschema@.ssl_certificate (id) WHERE is_ca AND status <> 'revoked';
 COMMENT ON INDEX @extschema@.ssl_certificate_ca_idx IS
-    'Stored CA certificates: the intermediate pool of ssl_validate_chain, read without scanning every leaf.';
+    'Stored CA certificates that are not revoked: the intermediate pool of ssl_validate_chain, read without scanning every leaf.';
 CREATE INDEX ssl_certificate_chain_status_idx ON @extschema@.ssl_certificate (chain_status) WHERE chain_status IS DISTINCT FROM 'valid';
 COMMENT ON INDEX @extschema@.ssl_certificate_chain_status_idx IS 'Finds certificates whose stored chain is not valid.';
 
@@ -148,7 +148,7 @@ BEGIN
     END IF;
     r := @extschema@.ssl_chain_verify(
             cert.pem_content, cert.issuer_chain,
-            coalesce((SELECT array_agg(p.pem_content ORDER BY p.id) FROM @extschema@.ssl_certificate AS p WHERE p.is_ca), '{}'),
+            coalesce((SELECT array_agg(p.pem_content ORDER BY p.id) FROM @extschema@.ssl_certificate AS p WHERE p.is_ca AND p.status <> 'revoked'), '{}'),
             coalesce((SELECT array_agg(a.der ORDER BY a.id) FROM @extschema@.ssl_trust_anchor AS a), '{}'),
             ssl_validate_chain.at, ssl_validate_chain.hostname);
     -- Only a check of the certificate as it stands (now, no host name) is
@@ -183,7 +183,7 @@ DECLARE
 BEGIN
     -- Read once: the C function then keeps one X509_STORE for every call
     -- (its cache key is these two arrays).
-    pool := coalesce((SELECT array_agg(p.pem_content ORDER BY p.id) FROM @extschema@.ssl_certificate AS p WHERE p.is_ca), '{}');
+    pool := coalesce((SELECT array_agg(p.pem_content ORDER BY p.id) FROM @extschema@.ssl_certificate AS p WHERE p.is_ca AND p.status <> 'revoked'), '{}');
     anchors := coalesce((SELECT array_agg(a.der ORDER BY a.id) FROM @extschema@.ssl_trust_anchor AS a), '{}');
     FOR cert IN SELECT c.id, c.pem_content, c.issuer_chain FROM @extschema@.ssl_certificate AS c
                  WHERE c.status = 'active' ORDER BY c.id LOOP
