@@ -22,9 +22,14 @@ SELECT ssl_import(d) FROM unnest(ssl_chain_split_pem(:'chain')) AS d
 CREATE TEMP TABLE staging (id int, cn text, key_type text, pem text);
 \copy staging FROM '$tmp/certs.tsv'
 SELECT count(ssl_import(pem)) AS imported FROM staging;
+-- A fresh backend. RssAnon is the backend's private memory (VmRSS also
+-- counts the shared buffers it touched).
+\c
+SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'RssAnon:\s+(\d+)'))[1]::int / 1024 AS private_mb_before;
 \timing on
 SELECT ssl_validate_all() AS validated;
 \timing off
+SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'RssAnon:\s+(\d+)'))[1]::int / 1024 AS private_mb_after;
 SELECT chain_status, count(*) FROM ssl_certificate GROUP BY 1 ORDER BY 1;
 SELECT chain_message, count(*) FROM ssl_certificate WHERE chain_status <> 'valid' GROUP BY 1 ORDER BY 2 DESC LIMIT 5;
 SQL
