@@ -120,6 +120,13 @@ else
     tail -40 build/cron_recipe.log; fail 1 "pg_cron recipe (test/cron_recipe.sh)"
 fi
 
+section "chain validation agreement (test/limbo/run.sh: x509-limbo and real-site chains, own cluster)"
+if bash test/limbo/run.sh >build/limbo.log 2>&1; then
+    grep -E 'agree' build/limbo.log; pass 1
+else
+    tail -40 build/limbo.log; fail 1 "limbo agreement (test/limbo/run.sh, see build/limbo.log)"
+fi
+
 section "dump and restore"
 if bash test/dump_restore.sh; then pass 1; else fail 1 "pg_dump / restore (test/dump_restore.sh)"; fi
 

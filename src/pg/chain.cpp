@@ -1,0 +1,272 @@
+// The chain validator's SQL entry points (internal helpers of
+// ssl_validate_chain, ssl_validate_all and ssl_trust_anchor_load).
+//
+// Same shape as certificate_input.cpp: arguments are read and detoasted
+// before any C++ object exists, the core runs inside run_chain_core() which
+// catches everything into plain storage, and only after the C++ scope has
+// closed do we ereport or build Datums. Memory handed out of the C++ scope is
+// palloc'd with MCXT_ALLOC_NO_OOM, so nothing in it can longjmp.
+//
+// The trust store is cached for the life of the backend: while the anchors
+// and the intermediate pool are byte-for-byte the ones of the previous call,
+// the X509_STORE is reused, so ssl_validate_all (one call per certificate)
+// decodes the anchors once, not once per certificate.
+#include "core/certificate.hpp"
+#include "core/chain.hpp"
+#include "core/encoding.hpp"
+
+#include "pg/adapter.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+
+extern "C" {
+#include "access/detoast.h"
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+PG_FUNCTION_INFO_V1(ssl_chain_verify);
+PG_FUNCTION_INFO_V1(ssl_chain_split_pem);
+}
+
+namespace {
+
+struct ChainFailure {
+    netbox_ssl::ErrorKind kind = netbox_ssl::ErrorKind::Internal;
+    bool out_of_memory = false;
+    char message[512] = {};
+};
+
+template <typename Fn>
+bool run_chain_core(ChainFailure* failure, Fn&& fn) noexcept {
+    try {
+        fn();
+        return true;
+    } catch (const netbox_ssl::Error& e) {
+        failure->kind = e.kind();
+        snprintf(failure->message, sizeof failure->message, "%s", e.what());
+    } catch (const std::bad_alloc&) {
+        failure->out_of_memory = true;
+    } catch (const std::exception& e) {
+        snprintf(failure->message, sizeof failure->message, "chain validation failed: %s", e.what());
+    } catch (...) {
+        snprintf(failure->message, sizeof failure->message, "chain validation failed unexpectedly");
+    }
+    return false;
+}
+
+[[noreturn]] void raise_chain_failure(const ChainFailure* f) {
+    using netbox_ssl::ErrorKind;
+    if (f->out_of_memory) {
+        ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory while validating a chain")));
+    }
+    int code = ERRCODE_INTERNAL_ERROR;
+    switch (f->kind) {
+    case ErrorKind::Malformed: code = ERRCODE_INVALID_TEXT_REPRESENTATION; break;
+    case ErrorKind::PrivateKey:
+    case ErrorKind::Pkcs12: code = ERRCODE_INVALID_PARAMETER_VALUE; break;
+    case ErrorKind::TooLarge: code = ERRCODE_PROGRAM_LIMIT_EXCEEDED; break;
+    case ErrorKind::Internal: break;
+    }
+    const bool secret = f->kind == ErrorKind::PrivateKey || f->kind == ErrorKind::Pkcs12;
+    ereport(ERROR, (errcode(code), errmsg("%s", f->message), errhidestmt(secret), errhidecontext(secret)));
+    pg_unreachable();
+}
+
+void* alloc_or_throw(std::size_t size) {
+    if (size >= MaxAllocSize) throw netbox_ssl::Error(netbox_ssl::ErrorKind::TooLarge, "chain result is too large");
+    void* p = palloc_extended(size, MCXT_ALLOC_NO_OOM);
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+}
+
+text* to_text(const std::string& s) {
+    auto* t = static_cast<text*>(alloc_or_throw(VARHDRSZ + s.size()));
+    SET_VARSIZE(t, VARHDRSZ + s.size());
+    std::memcpy(VARDATA(t), s.data(), s.size());
+    return t;
+}
+
+// A varlena's payload, read while no C++ object is alive.
+struct Bytes {
+    const char* data;
+    std::size_t len;
+};
+
+// Elements of a one-dimensional array of text or bytea, NULLs skipped.
+struct ByteList {
+    int count = 0;
+    Bytes* items = nullptr;
+    Bytes whole = {nullptr, 0};  // the array's own bytes: the cache key
+};
+
+ByteList read_array(FunctionCallInfo fcinfo, int argno, Oid elemtype) {
+    ByteList out;
+    if (PG_ARGISNULL(argno)) return out;
+    ArrayType* arr = PG_GETARG_ARRAYTYPE_P(argno);
+    out.whole = {reinterpret_cast<const char*>(arr), VARSIZE(arr)};
+    Datum* elems = nullptr;
+    bool* nulls = nullptr;
+    int n = 0;
+    deconstruct_array(arr, elemtype, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+    out.items = static_cast<Bytes*>(palloc(sizeof(Bytes) * (n + 1)));
+    for (int i = 0; i < n; ++i) {
+        if (nulls[i]) continue;
+        struct varlena* v = PG_DETOAST_DATUM_PACKED(elems[i]);
+        out.items[out.count++] = {VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v)};
+    }
+    return out;
+}
+
+Bytes read_text(FunctionCallInfo fcinfo, int argno) {
+    if (PG_ARGISNULL(argno)) return {"", 0};
+    text* t = PG_GETARG_TEXT_PP(argno);
+    return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
+}
+
+// The cached store. Deliberately kept across calls (see the file comment);
+// rebuilt whenever either input differs.
+struct StoreCache {
+    std::string anchors_key;
+    std::string pool_key;
+    std::unique_ptr<netbox_ssl::ChainValidator> validator;
+};
+StoreCache* cache = nullptr;
+
+bool same(const std::string& key, Bytes b) { return key.size() == b.len && std::memcmp(key.data(), b.data, b.len) == 0; }
+
+const netbox_ssl::ChainValidator& validator_for(const ByteList& anchors, const ByteList& pool) {
+    if (cache == nullptr) cache = new StoreCache();
+    if (cache->validator && same(cache->anchors_key, anchors.whole) && same(cache->pool_key, pool.whole)) {
+        return *cache->validator;
+    }
+    cache->validator.reset();
+    cache->anchors_key.clear();
+    cache->pool_key.clear();
+    netbox_ssl::CertificateSet anchor_set;
+    for (int i = 0; i < anchors.count; ++i) anchor_set.add_der(std::string_view(anchors.items[i].data, anchors.items[i].len));
+    netbox_ssl::CertificateSet pool_set;
+    for (int i = 0; i < pool.count; ++i) pool_set.add_pem(std::string_view(pool.items[i].data, pool.items[i].len));
+    cache->validator = std::make_unique<netbox_ssl::ChainValidator>(anchor_set, pool_set);
+    cache->anchors_key.assign(anchors.whole.data, anchors.whole.len);
+    cache->pool_key.assign(pool.whole.data, pool.whole.len);
+    return *cache->validator;
+}
+
+// Seconds since 1970 for a finite timestamptz.
+std::int64_t unix_seconds(TimestampTz ts) {
+    constexpr std::int64_t kEpochShift = static_cast<std::int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+    // Floor division, so an instant before 1970 is not rounded up.
+    std::int64_t secs = ts / USECS_PER_SEC;
+    if (ts % USECS_PER_SEC < 0) --secs;
+    return secs + kEpochShift;
+}
+
+}  // namespace
+
+// ssl_chain_verify(leaf text, chain text, pool text[], anchors bytea[],
+//                  at timestamptz, hostname text,
+//                  OUT status text, OUT depth int, OUT message text, OUT chain text[])
+extern "C" Datum ssl_chain_verify(PG_FUNCTION_ARGS) {
+    if (PG_ARGISNULL(0)) {
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the certificate to validate must not be NULL")));
+    }
+    if (PG_ARGISNULL(4)) {
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the validation time must not be NULL")));
+    }
+    const TimestampTz at = PG_GETARG_TIMESTAMPTZ(4);
+    if (TIMESTAMP_NOT_FINITE(at)) {
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the validation time must be finite")));
+    }
+    const Bytes leaf = read_text(fcinfo, 0);
+    const Bytes chain = read_text(fcinfo, 1);
+    const ByteList pool = read_array(fcinfo, 2, TEXTOID);
+    const ByteList anchors = read_array(fcinfo, 3, BYTEAOID);
+    char* hostname = PG_ARGISNULL(5) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(5));
+    if (hostname != nullptr && hostname[0] == '\0') {
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the host name must not be empty"),
+                        errhint("Pass NULL to validate without a host name.")));
+    }
+
+    TupleDesc desc = nullptr;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("ssl_chain_verify must return a composite")));
+    }
+
+    const char* status = nullptr;
+    int depth = 0;
+    text* message = nullptr;
+    int nchain = 0;
+    text** chain_items = nullptr;
+
+    ChainFailure failure;
+    const bool ok = run_chain_core(&failure, [&] {
+        const netbox_ssl::ChainValidator& validator = validator_for(anchors, pool);
+        netbox_ssl::CertificateSet leaf_set;
+        leaf_set.add_pem(std::string_view(leaf.data, leaf.len));
+        netbox_ssl::CertificateSet extra;
+        extra.add_pem(std::string_view(chain.data, chain.len));
+        netbox_ssl::ChainOptions options;
+        options.at = unix_seconds(at);
+        if (hostname != nullptr) options.hostname = std::string(hostname);
+        const netbox_ssl::ChainResult r = validator.validate(leaf_set, extra, options);
+        status = netbox_ssl::chain_status_name(r.status);  // static storage
+        depth = r.depth;
+        message = to_text(r.message);
+        chain_items = static_cast<text**>(alloc_or_throw(sizeof(text*) * (r.chain.size() + 1)));
+        for (const std::string& fp : r.chain) chain_items[nchain++] = to_text(fp);
+    });
+    if (!ok) raise_chain_failure(&failure);
+
+    Datum* fps = static_cast<Datum*>(palloc(sizeof(Datum) * (nchain + 1)));
+    for (int i = 0; i < nchain; ++i) fps[i] = PointerGetDatum(chain_items[i]);
+    Datum values[4] = {CStringGetTextDatum(status), Int32GetDatum(depth), PointerGetDatum(message),
+                       PointerGetDatum(construct_array(fps, nchain, TEXTOID, -1, false, TYPALIGN_INT))};
+    bool nulls[4] = {false, false, false, false};
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+// ssl_chain_split_pem(pem text) RETURNS bytea[]: every CERTIFICATE block of
+// a PEM text as DER, in order. A private key anywhere refuses the whole
+// input (22023), as every other entry point does.
+extern "C" Datum ssl_chain_split_pem(PG_FUNCTION_ARGS) {
+    if (PG_ARGISNULL(0)) {
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the PEM bundle must not be NULL")));
+    }
+    const Size raw_size = toast_raw_datum_size(PG_GETARG_DATUM(0)) - VARHDRSZ;
+    // A CA bundle is far larger than one certificate: Debian's is about
+    // 200 kB. The limit is the single-certificate limit times 64.
+    const Size limit = static_cast<Size>(netbox_ssl_max_input_bytes) * 64;
+    if (raw_size > limit) {
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("PEM bundle is %zu bytes, more than the limit of %zu bytes", raw_size, limit),
+                        errhint("Raise netbox_ssl.max_input_bytes (the bundle limit is 64 times it), or load the bundle in parts.")));
+    }
+    const Bytes pem = read_text(fcinfo, 0);
+
+    int count = 0;
+    bytea** items = nullptr;
+    ChainFailure failure;
+    const bool ok = run_chain_core(&failure, [&] {
+        netbox_ssl::CertificateSet set;  // decodes each block: bad DER is refused here
+        const std::vector<netbox_ssl::PemBlock> blocks = netbox_ssl::split_pem(std::string_view(pem.data, pem.len));
+        items = static_cast<bytea**>(alloc_or_throw(sizeof(bytea*) * (blocks.size() + 1)));
+        for (const netbox_ssl::PemBlock& block : blocks) {
+            if (block.kind != netbox_ssl::PemKind::Certificate) continue;
+            set.add_der(block.der);
+            items[count++] = to_text(block.der);
+        }
+    });
+    if (!ok) raise_chain_failure(&failure);
+
+    Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (count + 1)));
+    for (int i = 0; i < count; ++i) datums[i] = PointerGetDatum(items[i]);
+    PG_RETURN_ARRAYTYPE_P(construct_array(datums, count, BYTEAOID, -1, false, TYPALIGN_INT));
+}

@@ -1,0 +1,246 @@
+// Chain validation core: statuses, host names, times, the web-PKI rules,
+// input errors, and the real-site chains of limbo-online-history.
+#include "core/chain.hpp"
+
+#include "test_support.hpp"
+
+#include <openssl/x509.h>
+
+#include <ctime>
+#include <map>
+#include <sstream>
+#include <vector>
+
+namespace netbox_ssl::test {
+namespace {
+
+constexpr std::int64_t k2030 = 1906502400;  // 2030-06-01T00:00:00Z
+constexpr std::int64_t k2000 = 946684800;   // 2000-01-01T00:00:00Z
+constexpr std::int64_t k2200 = 7258118400;  // 2200-01-01T00:00:00Z
+
+CertificateSet pem_set(std::initializer_list<const char*> names) {
+    CertificateSet set;
+    for (const char* name : names) set.add_pem(fixture(std::string("chain/") + name));
+    return set;
+}
+
+ChainOptions at(std::int64_t when, std::optional<std::string> host = std::nullopt) {
+    ChainOptions o;
+    o.at = when;
+    o.hostname = std::move(host);
+    return o;
+}
+
+struct Fixture {
+    CertificateSet anchors = pem_set({"root.pem"});
+    CertificateSet none;
+    CertificateSet intermediates = pem_set({"intermediate.pem"});
+    CertificateSet leaf = pem_set({"leaf.pem"});
+};
+
+TEST(ChainStatusNames, EveryStatusHasItsDocumentedName) {
+    EXPECT_STREQ(chain_status_name(ChainStatus::Valid), "valid");
+    EXPECT_STREQ(chain_status_name(ChainStatus::Invalid), "invalid");
+    EXPECT_STREQ(chain_status_name(ChainStatus::SelfSigned), "self_signed");
+    EXPECT_STREQ(chain_status_name(ChainStatus::NoChain), "no_chain");
+    EXPECT_STREQ(chain_status_name(ChainStatus::UntrustedRoot), "untrusted_root");
+    EXPECT_STREQ(chain_status_name(ChainStatus::Expired), "expired");
+    EXPECT_STREQ(chain_status_name(ChainStatus::NotYetValid), "not_yet_valid");
+    EXPECT_STREQ(chain_status_name(ChainStatus::HostnameMismatch), "hostname_mismatch");
+    EXPECT_STREQ(chain_status_name(ChainStatus::Unknown), "unknown");
+}
+
+TEST(ChainValidate, ValidChainListsFingerprintsLeafToRoot) {
+    Fixture f;
+    const ChainValidator v(f.anchors, f.intermediates);
+    const ChainResult r = v.validate(f.leaf, f.none, at(k2030));
+    EXPECT_EQ(r.status, ChainStatus::Valid) << r.message;
+    EXPECT_EQ(r.depth, 2);
+    ASSERT_EQ(r.chain.size(), 3u);
+    EXPECT_EQ(r.chain[0], parse_pem(fixture("chain/leaf.pem")).fingerprint_sha256);
+    EXPECT_EQ(r.chain[1], parse_pem(fixture("chain/intermediate.pem")).fingerprint_sha256);
+    EXPECT_EQ(r.chain[2], parse_pem(fixture("chain/root.pem")).fingerprint_sha256);
+    EXPECT_NE(r.message.find("CN=Chain Test Root"), std::string::npos) << r.message;
+}
+
+TEST(ChainValidate, PerCallIntermediatesWorkLikeThePool) {
+    Fixture f;
+    const ChainValidator v(f.anchors, f.none);
+    EXPECT_EQ(v.validate(f.leaf, f.intermediates, at(k2030)).status, ChainStatus::Valid);
+    CertificateSet bundle = pem_set({"leaf.pem", "intermediate.pem"});
+    EXPECT_EQ(v.validate(bundle, f.none, at(k2030)).status, ChainStatus::Valid);
+}
+
+TEST(ChainValidate, HostNamesFollowRfc6125) {
+    Fixture f;
+    const ChainValidator v(f.anchors, f.intermediates);
+    const std::map<std::string, ChainStatus> cases = {
+        {"www.example.test", ChainStatus::Valid},
+        {"WWW.EXAMPLE.test", ChainStatus::Valid},
+        {"x.api.example.test", ChainStatus::Valid},              // *.api.example.test
+        {"a.b.api.example.test", ChainStatus::HostnameMismatch},  // wildcard is one label
+        {"api.example.test", ChainStatus::HostnameMismatch},
+        {"192.0.2.10", ChainStatus::Valid},                       // IP SAN
+        {"192.0.2.11", ChainStatus::HostnameMismatch},
+        {"example.test", ChainStatus::HostnameMismatch},
+    };
+    for (const auto& [host, expected] : cases) {
+        const ChainResult r = v.validate(f.leaf, f.none, at(k2030, host));
+        EXPECT_EQ(r.status, expected) << host << ": " << r.message;
+    }
+}
+
+TEST(ChainValidate, TimesOutsideValidity) {
+    Fixture f;
+    const ChainValidator v(f.anchors, f.intermediates);
+    EXPECT_EQ(v.validate(f.leaf, f.none, at(k2000)).status, ChainStatus::NotYetValid);
+    const ChainResult r = v.validate(f.leaf, f.none, at(k2200));
+    EXPECT_EQ(r.status, ChainStatus::Expired);
+    EXPECT_NE(r.message.find("expired"), std::string::npos) << r.message;
+}
+
+TEST(ChainValidate, MissingIssuerIsNoChain) {
+    Fixture f;
+    const ChainValidator v(f.anchors, f.none);
+    const ChainResult r = v.validate(f.leaf, f.none, at(k2030));
+    EXPECT_EQ(r.status, ChainStatus::NoChain);
+    EXPECT_EQ(r.depth, 0);
+    ASSERT_EQ(r.chain.size(), 1u);
+}
+
+TEST(ChainValidate, RootNotTrustedIsUntrustedRoot) {
+    Fixture f;
+    CertificateSet untrusted = pem_set({"intermediate.pem", "root.pem"});
+    const ChainValidator v(f.none, untrusted);
+    const ChainResult r = v.validate(f.leaf, f.none, at(k2030));
+    EXPECT_EQ(r.status, ChainStatus::UntrustedRoot) << r.message;
+    EXPECT_EQ(r.depth, 2);
+}
+
+TEST(ChainValidate, PartialChainsAreNotAccepted) {
+    // The intermediate as the only anchor: without X509_V_FLAG_PARTIAL_CHAIN
+    // the path must still reach a self-signed root.
+    Fixture f;
+    const ChainValidator v(f.intermediates, f.none);
+    EXPECT_NE(v.validate(f.leaf, f.none, at(k2030)).status, ChainStatus::Valid);
+}
+
+TEST(ChainValidate, SelfSignedLeafAndPinning) {
+    CertificateSet self = pem_set({"self-signed.pem"});
+    CertificateSet none;
+    const ChainValidator plain(none, none);
+    EXPECT_EQ(plain.validate(self, none, at(k2030)).status, ChainStatus::SelfSigned);
+    const ChainValidator pinned(self, none);
+    const ChainResult r = pinned.validate(self, none, at(k2030, "self.example.test"));
+    EXPECT_EQ(r.status, ChainStatus::Valid) << r.message;
+    EXPECT_EQ(r.depth, 0);
+}
+
+TEST(ChainValidate, WeakRsaKeyIsRejectedOnlyByTheWebPkiRules) {
+    Fixture f;
+    CertificateSet weak = pem_set({"weak-rsa1024.pem"});
+    const ChainValidator v(f.anchors, f.intermediates);
+    const ChainResult r = v.validate(weak, f.none, at(k2030, "weak.example.test"));
+    EXPECT_EQ(r.status, ChainStatus::Invalid);
+    EXPECT_EQ(r.depth, 0);
+    EXPECT_NE(r.message.find("1024-bit RSA key"), std::string::npos) << r.message;
+    ChainOptions openssl_only = at(k2030, "weak.example.test");
+    openssl_only.web_pki = false;
+    EXPECT_EQ(v.validate(weak, f.none, openssl_only).status, ChainStatus::Valid);
+}
+
+TEST(ChainValidate, CaCertificateIsAnIssuerWithoutHostAndAServerWithOne) {
+    Fixture f;
+    const ChainValidator v(f.anchors, f.none);
+    const ChainResult as_issuer = v.validate(f.intermediates, f.none, at(k2030));
+    EXPECT_EQ(as_issuer.status, ChainStatus::Valid) << as_issuer.message;
+    EXPECT_EQ(as_issuer.depth, 1);
+    EXPECT_EQ(v.validate(f.intermediates, f.none, at(k2030, "www.example.test")).status, ChainStatus::Invalid);
+}
+
+TEST(ChainValidate, DepthLimit) {
+    Fixture f;
+    const ChainValidator v(f.anchors, f.intermediates);
+    ChainOptions o = at(k2030);
+    o.max_depth = 0;  // no intermediate allowed
+    EXPECT_EQ(v.validate(f.leaf, f.none, o).status, ChainStatus::Invalid);
+    o.max_depth = 1;
+    EXPECT_EQ(v.validate(f.leaf, f.none, o).status, ChainStatus::Valid);
+}
+
+TEST(ChainValidate, OneStoreServesManyValidations) {
+    Fixture f;
+    const ChainValidator v(f.anchors, f.intermediates);
+    for (int i = 0; i < 200; ++i) {
+        ASSERT_EQ(v.validate(f.leaf, f.none, at(k2030, "www.example.test")).status, ChainStatus::Valid);
+    }
+}
+
+TEST(ChainInput, BadInputIsRefusedWithItsKind) {
+    CertificateSet set;
+    try {
+        set.add_der(std::string_view("\x30\x03\x02\x01\x01", 5));
+        ADD_FAILURE() << "garbage DER accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::Malformed);
+    }
+    try {
+        set.add_pem(fixture("chain/root.pem") + fixture("key-only.pem"));
+        ADD_FAILURE() << "a private key was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::PrivateKey);
+    }
+    EXPECT_EQ(set.size(), 0u);
+    EXPECT_EQ(set.add_pem("no PEM here"), 0u);
+    CertificateSet none;
+    const ChainValidator v(none, none);
+    EXPECT_THROW(v.validate(none, none, at(k2030)), Error);
+}
+
+TEST(ChainDnsSan, PreferredNameSyntaxWithLeftmostWildcard) {
+    EXPECT_TRUE(valid_dns_san("example.com"));
+    EXPECT_TRUE(valid_dns_san("*.example.com"));
+    EXPECT_TRUE(valid_dns_san("a-b.c1.example"));
+    EXPECT_FALSE(valid_dns_san(".example.com"));
+    EXPECT_FALSE(valid_dns_san("example.com."));
+    EXPECT_FALSE(valid_dns_san("f*o.example.com"));
+    EXPECT_FALSE(valid_dns_san("*"));
+    EXPECT_FALSE(valid_dns_san("*.*.example.com"));
+    EXPECT_FALSE(valid_dns_san("www.*.example.com"));
+    EXPECT_FALSE(valid_dns_san("-a.example.com"));
+    EXPECT_FALSE(valid_dns_san("a_b.example.com"));
+    EXPECT_FALSE(valid_dns_san("localhost"));
+    EXPECT_FALSE(valid_dns_san(""));
+    EXPECT_FALSE(valid_dns_san(std::string(64, 'a') + ".com"));
+}
+
+// The 278 real-site chains (limbo-online-history) at their validation
+// times: all SUCCESS upstream, all valid here.
+TEST(ChainOnline, RealSiteChainsAreValidAtTheirTimes) {
+    const std::string dir = source_path("test/limbo/data/limbo-online-history/");
+    std::istringstream tsv(read_file(dir + "snapshots.tsv"));
+    std::string line;
+    std::getline(tsv, line);  // header
+    int cases = 0;
+    while (std::getline(tsv, line)) {
+        std::vector<std::string> f;
+        std::istringstream row(line);
+        for (std::string field; std::getline(row, field, '\t');) f.push_back(field);
+        ASSERT_EQ(f.size(), 10u) << line;
+        std::tm tm{};
+        ASSERT_NE(strptime(f[4].c_str(), "%Y-%m-%dT%H:%M:%S", &tm), nullptr) << f[4];
+        CertificateSet leaf, ints, roots;
+        leaf.add_pem(read_file(dir + f[7]));
+        ints.add_pem(read_file(dir + f[8]));
+        roots.add_pem(read_file(dir + f[9]));
+        const ChainValidator v(roots, ints);
+        const ChainResult r = v.validate(leaf, CertificateSet(), at(timegm(&tm), f[6]));
+        EXPECT_EQ(r.status, ChainStatus::Valid) << f[2] << " " << f[4] << ": " << r.message;
+        EXPECT_EQ(f[5], "SUCCESS");
+        ++cases;
+    }
+    EXPECT_EQ(cases, 278);
+}
+
+}  // namespace
+}  // namespace netbox_ssl::test
