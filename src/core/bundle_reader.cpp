@@ -16,88 +16,95 @@ namespace {
     throw Error(ErrorKind::Malformed, message, std::move(detail));
 }
 
-// One DER tag-length-value header.
+// One tag-length-value header. BER indefinite lengths are resolved by
+// walking the children to their end-of-contents marker: PKCS#7 files written
+// by Windows and by some libraries use them for the envelope.
 struct Tlv {
     int tag = 0;
     int cls = 0;
-    bool constructed = false;
+    bool indefinite = false;
     std::size_t content = 0;  // offset of the contents
-    std::size_t length = 0;   // contents length
+    std::size_t length = 0;   // contents length (without an end-of-contents marker)
+    std::size_t next = 0;     // offset just after the element
     std::size_t end() const { return content + length; }
 };
 
-enum class TlvRead { Ok, Bad, Indefinite };
+constexpr int kMaxNesting = 32;
 
-TlvRead read_tlv(std::string_view der, std::size_t pos, std::size_t limit, Tlv& t) {
-    if (pos >= limit || limit > der.size() || limit - pos > static_cast<std::size_t>(LONG_MAX)) return TlvRead::Bad;
+bool read_tlv(std::string_view der, std::size_t pos, std::size_t limit, Tlv& t, int depth = 0) {
+    if (depth > kMaxNesting || pos >= limit || limit > der.size() || limit - pos > static_cast<std::size_t>(LONG_MAX)) {
+        return false;
+    }
     const auto* start = reinterpret_cast<const unsigned char*>(der.data()) + pos;
     const unsigned char* p = start;
     long len = 0;
     const int ret = ASN1_get_object(&p, &len, &t.tag, &t.cls, static_cast<long>(limit - pos));
     ERR_clear_error();
-    if ((ret & 0x80) != 0) return TlvRead::Bad;
-    if ((ret & 0x01) != 0) return TlvRead::Indefinite;
-    t.constructed = (ret & V_ASN1_CONSTRUCTED) != 0;
+    if ((ret & 0x80) != 0) return false;
     t.content = pos + static_cast<std::size_t>(p - start);
-    t.length = static_cast<std::size_t>(len);
-    return t.end() <= limit ? TlvRead::Ok : TlvRead::Bad;
+    t.indefinite = (ret & 0x01) != 0;
+    if (!t.indefinite) {
+        t.length = static_cast<std::size_t>(len);
+        t.next = t.end();
+        return t.next <= limit;
+    }
+    std::size_t at = t.content;
+    for (;;) {
+        if (at + 2 > limit) return false;
+        if (der[at] == 0 && der[at + 1] == 0) {
+            t.length = at - t.content;
+            t.next = at + 2;
+            return true;
+        }
+        Tlv child;
+        if (!read_tlv(der, at, limit, child, depth + 1)) return false;
+        at = child.next;
+    }
 }
 
 // 1.2.840.113549.1.7.2, id-signedData, as DER contents octets.
 constexpr unsigned char kSignedDataOid[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02};
 
 void expect(std::string_view der, std::size_t pos, std::size_t limit, int tag, int cls, Tlv& t, const char* what) {
-    const TlvRead r = read_tlv(der, pos, limit, t);
-    if (r == TlvRead::Indefinite) {
-        malformed("PKCS#7 bundle is not DER-encoded",
-                  "It uses indefinite (BER) lengths; convert it with: openssl pkcs7 -outform DER");
+    if (!read_tlv(der, pos, limit, t) || t.tag != tag || t.cls != cls) {
+        malformed(std::string("PKCS#7 bundle has a malformed ") + what);
     }
-    if (r != TlvRead::Ok || t.tag != tag || t.cls != cls) malformed(std::string("PKCS#7 bundle has a malformed ") + what);
 }
 
 }  // namespace
 
 bool pkcs7_certificate_area(std::string_view der, std::size_t& begin, std::size_t& end) {
     Tlv outer;
-    if (read_tlv(der, 0, der.size(), outer) == TlvRead::Bad || outer.tag != V_ASN1_SEQUENCE ||
-        outer.cls != V_ASN1_UNIVERSAL) {
+    if (!read_tlv(der, 0, der.size(), outer) || outer.tag != V_ASN1_SEQUENCE || outer.cls != V_ASN1_UNIVERSAL) {
         return false;
     }
     Tlv oid;
-    if (read_tlv(der, outer.content, der.size(), oid) != TlvRead::Ok || oid.tag != V_ASN1_OBJECT ||
-        oid.cls != V_ASN1_UNIVERSAL) {
+    if (!read_tlv(der, outer.content, outer.end(), oid) || oid.tag != V_ASN1_OBJECT || oid.cls != V_ASN1_UNIVERSAL) {
         return false;
     }
     // From here on it is a ContentInfo.
-    if (read_tlv(der, 0, der.size(), outer) == TlvRead::Indefinite) {
-        malformed("PKCS#7 bundle is not DER-encoded",
-                  "It uses indefinite (BER) lengths; convert it with: openssl pkcs7 -outform DER");
-    }
-    if (outer.end() != der.size()) malformed("PKCS#7 bundle is followed by unexpected trailing data");
+    if (outer.next != der.size()) malformed("PKCS#7 bundle is followed by unexpected trailing data");
     if (oid.length != sizeof kSignedDataOid ||
         !std::equal(kSignedDataOid, kSignedDataOid + sizeof kSignedDataOid,
                     reinterpret_cast<const unsigned char*>(der.data()) + oid.content)) {
         malformed("input is a PKCS#7/CMS message but not signedData, so it holds no certificate bundle");
     }
     Tlv explicit0;
-    expect(der, oid.end(), outer.end(), 0, V_ASN1_CONTEXT_SPECIFIC, explicit0, "content field");
+    expect(der, oid.next, outer.end(), 0, V_ASN1_CONTEXT_SPECIFIC, explicit0, "content field");
     Tlv signed_data;
     expect(der, explicit0.content, explicit0.end(), V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, signed_data, "SignedData");
     Tlv version;
     expect(der, signed_data.content, signed_data.end(), V_ASN1_INTEGER, V_ASN1_UNIVERSAL, version, "version");
     Tlv digests;
-    expect(der, version.end(), signed_data.end(), V_ASN1_SET, V_ASN1_UNIVERSAL, digests, "digestAlgorithms");
+    expect(der, version.next, signed_data.end(), V_ASN1_SET, V_ASN1_UNIVERSAL, digests, "digestAlgorithms");
     Tlv content;
-    expect(der, digests.end(), signed_data.end(), V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, content, "contentInfo");
-    begin = end = content.end();
-    if (content.end() < signed_data.end()) {
+    expect(der, digests.next, signed_data.end(), V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, content, "contentInfo");
+    begin = end = content.next;
+    if (content.next < signed_data.end()) {
         Tlv certs;
-        const TlvRead r = read_tlv(der, content.end(), signed_data.end(), certs);
-        if (r == TlvRead::Indefinite) {
-            malformed("PKCS#7 bundle is not DER-encoded",
-                      "It uses indefinite (BER) lengths; convert it with: openssl pkcs7 -outform DER");
+        if (!read_tlv(der, content.next, signed_data.end(), certs)) {
+            malformed("PKCS#7 bundle has a malformed certificates field");
         }
-        if (r != TlvRead::Ok) malformed("PKCS#7 bundle has a malformed certificates field");
         if (certs.cls == V_ASN1_CONTEXT_SPECIFIC && certs.tag == 0) {
             begin = certs.content;
             end = certs.end();
@@ -109,17 +116,13 @@ bool pkcs7_certificate_area(std::string_view der, std::size_t& begin, std::size_
 bool next_pkcs7_certificate(std::string_view der, std::size_t& pos, std::size_t end, std::string_view& cert) {
     if (pos >= end) return false;
     Tlv t;
-    const TlvRead r = read_tlv(der, pos, end, t);
-    if (r == TlvRead::Indefinite) {
-        malformed("PKCS#7 bundle is not DER-encoded",
-                  "It uses indefinite (BER) lengths; convert it with: openssl pkcs7 -outform DER");
-    }
-    if (r != TlvRead::Ok) malformed("PKCS#7 bundle has a malformed certificate entry");
+    if (!read_tlv(der, pos, end, t)) malformed("PKCS#7 bundle has a malformed certificate entry");
     if (t.tag != V_ASN1_SEQUENCE || t.cls != V_ASN1_UNIVERSAL) {
         malformed("PKCS#7 bundle holds a certificate that is not X.509 (an extended or attribute certificate)");
     }
-    cert = der.substr(pos, t.end() - pos);
-    pos = t.end();
+    // An indefinite-length certificate reaches decode_der, which refuses BER.
+    cert = der.substr(pos, t.next - pos);
+    pos = t.next;
     return true;
 }
 
@@ -178,7 +181,7 @@ bool BundleReader::next_item(std::string& der, bool& trusted) {
         // the input, which the certificate decoder then refuses.
         Tlv t;
         std::size_t next = input_.size();
-        if (read_tlv(input_, pos_, input_.size(), t) == TlvRead::Ok) next = t.end();
+        if (read_tlv(input_, pos_, input_.size(), t)) next = t.next;
         const std::string_view element = input_.substr(pos_, next - pos_);
         pos_ = next;
         if (pkcs7_certificate_area(element, p7_pos_, p7_end_)) {
