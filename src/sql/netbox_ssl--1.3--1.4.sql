@@ -141,6 +141,11 @@ BEGIN
                 USING ERRCODE = '55000',
                       HINT = 'Allowed: pending to approved, rejected, issued or expired; approved to issued, rejected or expired. rejected, issued and expired are final.';
         END IF;
+        IF (NEW.status = 'issued') <> (NEW.resulting_certificate_id IS NOT NULL) THEN
+            RAISE EXCEPTION 'certificate request % can only become issued together with resulting_certificate_id', OLD.id
+                USING ERRCODE = '55000',
+                      HINT = 'Importing the certificate for the request''s key (ssl_import) does both.';
+        END IF;
     ELSIF NEW.resulting_certificate_id IS DISTINCT FROM OLD.resulting_certificate_id THEN
         RAISE EXCEPTION 'certificate request %''s resulting_certificate_id can only change with its status', OLD.id
             USING ERRCODE = '55000';

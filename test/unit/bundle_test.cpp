@@ -12,7 +12,7 @@
 namespace netbox_ssl::test {
 namespace {
 
-std::string corpus(const std::string& relative) { return read_file("/work/shared/corpus/" + relative); }
+std::string corpus(const std::string& relative) { return fixture(relative); }
 
 std::vector<CertificateInfo> read_all(const std::string& input, bool text, ParseOptions options = {}) {
     BundleReader reader(input, text, options);
@@ -53,7 +53,7 @@ TEST(BundlePkcs7, PemLabelsPkcs7AndCms) {
 TEST(BundlePkcs7, BerEnvelopeFromTheCorpus) {
     // amazon-roots.p7b uses indefinite lengths for its envelope; fingerprints
     // from the corpus index (openssl).
-    const std::string p7b = corpus("cryptography-vectors/pkcs7/amazon-roots.p7b");
+    const std::string p7b = corpus("bundle/corpus/amazon-roots.p7b");
     const auto all = read_all(p7b, false);
     ASSERT_EQ(all.size(), 2u);
     EXPECT_EQ(all[0].fingerprint_sha256,

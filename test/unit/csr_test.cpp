@@ -13,7 +13,7 @@
 namespace netbox_ssl::test {
 namespace {
 
-std::string corpus(const std::string& relative) { return read_file("/work/shared/corpus/" + relative); }
+std::string corpus(const std::string& relative) { return fixture(relative); }
 
 // "ab12..." (sha256sum) as "AB:12:..."
 std::string colon(const std::string& hex) {
@@ -90,19 +90,19 @@ TEST(Csr, TamperedSignatureIsReportedNotRefused) {
 
 TEST(Csr, CorpusRequests) {
     // index.tsv rows with what=csr: sha256_der and subject CN from the corpus.
-    const CsrInfo pem = parse_csr_pem(corpus("cryptography-vectors/x509/requests/rsa_sha256.pem"));
-    const CsrInfo der = parse_csr_der(corpus("cryptography-vectors/x509/requests/rsa_sha256.der"));
+    const CsrInfo pem = parse_csr_pem(corpus("csr/corpus/rsa_sha256.pem"));
+    const CsrInfo der = parse_csr_der(corpus("csr/corpus/rsa_sha256.der"));
     EXPECT_EQ(pem.fingerprint_sha256, colon("5301aa4ee75eba9f3561983567b531471ee332fe6f000a2fd4395252d3b5335f"));
     EXPECT_EQ(der.fingerprint_sha256, pem.fingerprint_sha256);
     EXPECT_EQ(pem.common_name, "cryptography.io");
-    const CsrInfo bc = parse_csr_pem(corpus("cryptography-vectors/x509/requests/basic_constraints.pem"));
+    const CsrInfo bc = parse_csr_pem(corpus("csr/corpus/basic_constraints.pem"));
     EXPECT_EQ(bc.fingerprint_sha256, colon("ebe16a548cd8bfa1b253e21e5d6161dad33dd81f3ea519c21deeb46fc445583c"));
-    const CsrInfo ipa = parse_csr_pem(corpus("cryptography-vectors/x509/requests/freeipa-bad-critical.pem"));
+    const CsrInfo ipa = parse_csr_pem(corpus("csr/corpus/freeipa-bad-critical.pem"));
     EXPECT_EQ(ipa.common_name, "replica1.ipa.test");
     // Key types as `openssl req -noout -text` prints them.
     for (const auto& [name, algorithm, bits] : std::vector<std::tuple<std::string, std::string, int>>{
              {"challenge.pem", "rsa", 2048}, {"long-form-attribute.pem", "rsa", 2048}, {"bad-version.pem", "ecdsa", 256}}) {
-        const CsrInfo c = parse_csr_pem(corpus("cryptography-vectors/x509/requests/" + name));
+        const CsrInfo c = parse_csr_pem(corpus("csr/corpus/" + name));
         EXPECT_EQ(c.algorithm, algorithm) << name;
         EXPECT_EQ(c.key_size, bits) << name;
     }
