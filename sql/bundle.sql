@@ -139,5 +139,26 @@ RESET ROLE;
 DROP ROLE nbs_bundle_reader;
 DROP ROLE nbs_bundle_operator;
 
+-- The SQLSTATE of each kind of error above.
+CREATE OR REPLACE FUNCTION sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END $$;
+SELECT sqlstate_of(format('SELECT * FROM ssl_import_bundle(%L)', :'leaf')) AS stored,
+       sqlstate_of(format('SELECT * FROM ssl_import_bundle(%L, %L)',
+                          :'root' || E'\n-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n', 'skip')) AS bad_text,
+       sqlstate_of(format('SELECT * FROM ssl_import_bundle(%L::bytea, %L)',
+                          decode(:'p7b', 'base64') || '\x3000'::bytea, 'skip')) AS bad_bytes,
+       sqlstate_of(format('SELECT * FROM ssl_import_bundle(%L, %L)', :'root' || E'\n' || :'withkey', 'skip')) AS key,
+       sqlstate_of(format('SELECT * FROM ssl_import_bundle(%L::bytea, %L)', decode(:'p12', 'base64'), 'skip')) AS p12,
+       sqlstate_of(format('SELECT * FROM ssl_import_bundle(%L, %L)', :'root', 'replace')) AS mode,
+       sqlstate_of('SELECT * FROM ssl_import_bundle(NULL::text)') AS null_data;
+SET netbox_ssl.max_input_bytes = 1000;
+SELECT sqlstate_of(format('SELECT * FROM ssl_import_bundle(%L, %L)', :'root', 'skip')) AS too_large;
+RESET netbox_ssl.max_input_bytes;
+
 -- The session is healthy after every error above.
 SELECT count(*) AS certificates, count(*) FILTER (WHERE tenant = 'team-a') AS team_a FROM ssl_certificate;

@@ -93,6 +93,25 @@ UPDATE ssl_csr SET resulting_certificate_id = NULL WHERE id = :rsa_id;
 -- Pending requests can expire.
 UPDATE ssl_csr SET status = 'expired' WHERE id = :ed_id RETURNING status;
 
+-- The SQLSTATE of each kind of error above.
+CREATE OR REPLACE FUNCTION sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END $$;
+SELECT sqlstate_of(format('SELECT ssl_parse_csr(%L)', :'rsa' || E'\n' || :'withkey')) AS key,
+       sqlstate_of(format('SELECT ssl_parse_csr(%L::bytea)', decode(:'p12', 'base64'))) AS p12,
+       sqlstate_of(format('SELECT ssl_parse_csr(%L)', :'root')) AS bad_text,
+       sqlstate_of(format('SELECT ssl_parse_csr(%L::bytea)', decode(:'ecder', 'base64') || '\x00'::bytea)) AS bad_bytes,
+       sqlstate_of(format('SELECT ssl_import_csr(%L)', :'rsa')) AS stored,
+       sqlstate_of('SELECT ssl_import_csr(NULL)') AS null_pem,
+       sqlstate_of(format('UPDATE ssl_csr SET status = %L WHERE id = %s', 'pending', :rsa_id)) AS transition;
+SET netbox_ssl.max_input_bytes = 100;
+SELECT sqlstate_of(format('SELECT ssl_parse_csr(%L)', :'rsa')) AS too_large;
+RESET netbox_ssl.max_input_bytes;
+
 -- Privileges: ssl_parse_csr is public; importing needs netbox_ssl_operator.
 CREATE ROLE nbs_csr_plain;
 CREATE ROLE nbs_csr_operator IN ROLE netbox_ssl_operator;

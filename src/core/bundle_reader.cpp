@@ -180,10 +180,10 @@ bool BundleReader::next_item(std::string& der, bool& trusted) {
         // One top-level DER element; an unreadable header takes the rest of
         // the input, which the certificate decoder then refuses.
         Tlv t;
-        std::size_t next = input_.size();
-        if (read_tlv(input_, pos_, input_.size(), t)) next = t.next;
-        const std::string_view element = input_.substr(pos_, next - pos_);
-        pos_ = next;
+        std::size_t element_end = input_.size();
+        if (read_tlv(input_, pos_, input_.size(), t)) element_end = t.next;
+        const std::string_view element = input_.substr(pos_, element_end - pos_);
+        pos_ = element_end;
         if (pkcs7_certificate_area(element, p7_pos_, p7_end_)) {
             pkcs7_ = element;
             in_pkcs7_ = true;
