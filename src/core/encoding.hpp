@@ -24,7 +24,7 @@ struct PemBlock {
 // Splits text into PEM blocks, ignoring text outside them. Throws
 // Error(PrivateKey) if any BEGIN line names a private key (in any letter
 // case), before any block is decoded; Error(Malformed) for broken armour or
-// base64. Non-certificate blocks are returned as PemKind::Other.
+// base64. Blocks of other labels are returned as PemKind::Other (undecoded).
 std::vector<PemBlock> split_pem(std::string_view text);
 
 // One block at a time: reads the next PEM block at or after `pos` into
