@@ -9,17 +9,21 @@ OBJS = \
 	src/core/certificate.o \
 	src/core/encoding.o \
 	src/core/fast_x509.o \
+	src/core/bundle_reader.o \
+	src/core/csr.o \
 	src/pg/module.o \
 	src/pg/certificate_input.o \
 	src/pg/janus.o \
 	src/core/chain.o \
-	src/pg/chain.o
+	src/pg/chain.o \
+	src/pg/bundle.o \
+	src/pg/csr.o
 DATA = $(wildcard src/sql/netbox_ssl--*.sql)
 PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
 
-REGRESS = parse parallel import janus errors bad_input transactions schema lifecycle privileges upgrade acme ownership observation outbox expiry_scan chain
+REGRESS = parse parallel import janus errors bad_input transactions schema lifecycle privileges upgrade acme ownership observation outbox expiry_scan chain bundle csr
 REGRESS_OPTS = --inputdir=.
-ISOLATION = renew_race lifecycle_race observation_race outbox_claim outbox_subscribe anchor_load_race
+ISOLATION = renew_race lifecycle_race observation_race outbox_claim outbox_subscribe anchor_load_race bundle_race
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
 
 PG_CONFIG ?= pg_config

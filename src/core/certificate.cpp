@@ -6,6 +6,8 @@
 #include "core/openssl_ptr.hpp"
 #include "core/certificate.hpp"
 
+#include "core/bundle_reader.hpp"
+#include "core/csr.hpp"
 #include "core/encoding.hpp"
 #include "core/fast_x509.hpp"
 
@@ -610,18 +612,36 @@ void check_size(std::string_view input, const ParseOptions& options) {
     }
 }
 
+// The certificates of a PKCS#7 / CMS SignedData, in their stored order.
+// Returns false when `der` is not a ContentInfo at all.
+bool append_pkcs7(std::string_view der, std::vector<DecodedCert>& certs, bool fast) {
+    std::size_t pos = 0;
+    std::size_t end = 0;
+    if (!pkcs7_certificate_area(der, pos, end)) return false;
+    std::string_view cert;
+    while (next_pkcs7_certificate(der, pos, end, cert)) certs.push_back(decode_der(std::string(cert), false, fast));
+    return true;
+}
+
 CertificateInfo parse_pem_blocks(std::string_view text, bool fast) {
     std::vector<PemBlock> blocks = split_pem(text);  // throws on key labels and broken armour
     std::vector<DecodedCert> certs;
     std::string other_labels;
+    bool saw_pkcs7 = false;
     for (PemBlock& block : blocks) {
         if (block.kind == PemKind::Certificate || block.kind == PemKind::TrustedCertificate) {
             certs.push_back(decode_der(std::move(block.der), block.kind == PemKind::TrustedCertificate, fast));
+        } else if (block.kind == PemKind::Pkcs7) {
+            if (!append_pkcs7(block.der, certs, fast)) malformed("PEM block " + block.label + " is not a PKCS#7 ContentInfo");
+            saw_pkcs7 = true;
         } else if (other_labels.find(block.label) == std::string::npos) {
             other_labels += (other_labels.empty() ? "" : ", ") + block.label;
         }
     }
     if (certs.empty()) {
+        if (saw_pkcs7) {
+            malformed("input contains a PKCS#7 bundle without certificates");
+        }
         if (blocks.empty()) {
             malformed("input contains no PEM certificate (expected a -----BEGIN CERTIFICATE----- block)");
         }
@@ -672,8 +692,155 @@ CertificateInfo parse_der(std::string_view bytes, const ParseOptions& options) {
     if (bytes.find("PuTTY-User-Key-File-") != std::string_view::npos) throw_private_key_found();
     if (looks_like_pem(bytes)) return finish(parse_pem_blocks(bytes, !options.force_full_parse), options);
     std::vector<DecodedCert> certs;
-    certs.push_back(decode_der(std::string(bytes), false, !options.force_full_parse));
+    if (append_pkcs7(bytes, certs, !options.force_full_parse)) {
+        if (certs.empty()) malformed("input is a PKCS#7 bundle without certificates");
+    } else {
+        certs.push_back(decode_der(std::string(bytes), false, !options.force_full_parse));
+    }
     return finish(build_info(certs), options);
+}
+
+namespace {
+
+std::string name_der(const X509_NAME* name) {
+    const unsigned char* der = nullptr;
+    std::size_t len = 0;
+    if (X509_NAME_get0_der(name, &der, &len) != 1 || der == nullptr) {
+        ERR_clear_error();
+        return {};
+    }
+    return std::string(reinterpret_cast<const char*>(der), len);
+}
+
+std::string octets(const ASN1_OCTET_STRING* s) {
+    if (s == nullptr) return {};
+    return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
+}
+
+void fill_chain_keys(const DecodedCert& dc, ChainKeys& keys) {
+    keys.der = dc.der;
+    keys.subject = name_der(dc.fields.subject);
+    keys.issuer = name_der(dc.fields.issuer);
+    OctetStringPtr skid(get_ext<ASN1_OCTET_STRING>(dc.fields, NID_subject_key_identifier));
+    keys.skid = octets(skid.get());
+    AuthorityKeyIdPtr akid(get_ext<AUTHORITY_KEYID>(dc.fields, NID_authority_key_identifier));
+    keys.akid = akid ? octets(akid->keyid) : std::string();
+    BasicConstraintsPtr bc(get_ext<BASIC_CONSTRAINTS>(dc.fields, NID_basic_constraints));
+    keys.is_ca = bc && bc->ca != 0;
+}
+
+}  // namespace
+
+CertificateInfo parse_single_certificate(std::string der, bool trusted_aux, const ParseOptions& options,
+                                         ChainKeys* keys) {
+    ErrorQueueGuard guard;
+    DecodedCert dc = decode_der(std::move(der), trusted_aux, !options.force_full_parse);
+    CertificateInfo info;
+    fill_fields(dc, info);
+    if (keys != nullptr) fill_chain_keys(dc, *keys);
+    return finish(std::move(info), options);
+}
+
+ChainKeys certificate_chain_keys(std::string der, bool trusted_aux) {
+    ErrorQueueGuard guard;
+    DecodedCert dc = decode_der(std::move(der), trusted_aux, true);
+    ChainKeys keys;
+    fill_chain_keys(dc, keys);
+    return keys;
+}
+
+}  // namespace netbox_ssl
+
+// ---------------------------------------------------------------------------
+// Certificate requests (csr.hpp): here because they share the certificate's
+// text rules (names, SANs, key type and size, spki_sha256).
+// ---------------------------------------------------------------------------
+namespace netbox_ssl {
+namespace {
+
+using X509ReqPtr = Owned<X509_REQ, X509_REQ_free>;
+
+void free_extensions(STACK_OF(X509_EXTENSION)* exts) { sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free); }
+
+}  // namespace
+
+CsrInfo parse_request_der(std::string der, const ParseOptions& options) {
+    ErrorQueueGuard guard;
+    require_der_outer(der);
+    const auto* begin = reinterpret_cast<const unsigned char*>(der.data());
+    const unsigned char* p = begin;
+    X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+    if (!req) {
+        std::string reason = take_openssl_reason();
+        refuse_if_key(der);
+        malformed("input is not a valid certificate request (PKCS#10)", reason);
+    }
+    if (p != begin + der.size()) {
+        ERR_clear_error();
+        refuse_if_key(der.substr(static_cast<std::size_t>(p - begin)));
+        malformed("certificate request is followed by unexpected trailing data");
+    }
+
+    CsrInfo info;
+    info.subject = name_rfc2253(X509_REQ_get_subject_name(req.get()));
+    info.fingerprint_sha256 = sha256_hex(begin, der.size());
+
+    std::optional<std::string> first_dns;
+    std::unique_ptr<STACK_OF(X509_EXTENSION), void (*)(STACK_OF(X509_EXTENSION)*)> exts(
+        X509_REQ_get_extensions(req.get()), free_extensions);
+    ERR_clear_error();
+    if (exts) {
+        int critical = 0;
+        GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts.get(), NID_subject_alt_name, &critical, nullptr)));
+        ERR_clear_error();
+        if (names) {
+            for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+                const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
+                int type = 0;
+                void* value = GENERAL_NAME_get0_value(gn, &type);
+                if (type == GEN_DNS && !first_dns) first_dns = ia5_text(static_cast<ASN1_IA5STRING*>(value));
+                info.sans.push_back(general_name_text(gn));
+            }
+        }
+    }
+    const X509_NAME* subject = X509_REQ_get_subject_name(req.get());
+    const int cn_index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    if (cn_index >= 0) {
+        info.common_name = asn1_string_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, cn_index)));
+    } else {
+        info.common_name = first_dns;
+    }
+
+    X509_PUBKEY* pubkey = X509_REQ_get_X509_PUBKEY(req.get());
+    ASN1_OBJECT* key_oid = nullptr;
+    X509_PUBKEY_get0_param(&key_oid, nullptr, nullptr, nullptr, pubkey);
+    info.algorithm = public_key_algorithm(OBJ_obj2nid(key_oid));
+    EVP_PKEY* pkey = X509_REQ_get0_pubkey(req.get());
+    ERR_clear_error();
+    if (pkey != nullptr && (info.algorithm == "rsa" || info.algorithm == "ecdsa" || info.algorithm == "dsa")) {
+        const int bits = EVP_PKEY_get_bits(pkey);
+        if (bits > 0) info.key_size = bits;
+    }
+    unsigned char* spki_der = nullptr;
+    const int spki_len = i2d_X509_PUBKEY(pubkey, &spki_der);
+    if (spki_len <= 0) malformed("certificate request's public key cannot be encoded", take_openssl_reason());
+    std::unique_ptr<unsigned char, void (*)(unsigned char*)> spki_owner(spki_der, free_openssl_bytes);
+    info.spki_sha256 = sha256_hex(spki_der, static_cast<std::size_t>(spki_len));
+
+    const X509_ALGOR* sig_alg = nullptr;
+    X509_REQ_get0_signature(req.get(), nullptr, &sig_alg);
+    const ASN1_OBJECT* sig_oid = nullptr;
+    X509_ALGOR_get0(&sig_oid, nullptr, nullptr, sig_alg);
+    info.signature_algorithm = oid_text(sig_oid, false);
+    info.signature_valid = pkey != nullptr && X509_REQ_verify(req.get(), pkey) == 1;
+    ERR_clear_error();
+
+    info.pem_content = pem_encode(der, "CERTIFICATE REQUEST");
+    if (options.ascii_only) {
+        if (info.common_name) info.common_name = escape_non_ascii(*info.common_name);
+        for (std::string& san : info.sans) san = escape_non_ascii(san);
+    }
+    return info;
 }
 
 }  // namespace netbox_ssl

@@ -80,6 +80,18 @@ struct ParseOptions {
     bool force_full_parse = false;
 };
 
+// How a certificate chains to others, as exact encodings: what a bundle
+// import keeps of the certificates that may issue others, so that it can
+// build each certificate's issuer_chain without keeping them decoded.
+struct ChainKeys {
+    std::string der;      // the certificate's exact DER (no trust aux data)
+    std::string subject;  // DER of the subject name
+    std::string issuer;   // DER of the issuer name
+    std::string skid;     // subjectKeyIdentifier bytes, empty when absent
+    std::string akid;     // authorityKeyIdentifier keyIdentifier bytes, empty when absent
+    bool is_ca = false;   // basicConstraints CA flag
+};
+
 // Text input: one or more PEM blocks, with any text around them. The leaf is
 // the certificate that issues none of the others; the rest become
 // issuer_chain, ordered leaf to root.
@@ -88,5 +100,15 @@ CertificateInfo parse_pem(std::string_view text, const ParseOptions& options = {
 // Binary input: one DER certificate. As a convenience, bytes that are PEM
 // text (e.g. a file read with pg_read_binary_file) are parsed as PEM.
 CertificateInfo parse_der(std::string_view bytes, const ParseOptions& options = {});
+
+// One certificate on its own (issuer_chain stays empty), for bundle
+// imports: `der` is exactly one DER certificate (with OpenSSL's trust data
+// after it when trusted_aux). Refuses keys and PKCS#12 as parse_der does.
+// With `keys`, also fills them. No size check: the caller applies it.
+CertificateInfo parse_single_certificate(std::string der, bool trusted_aux, const ParseOptions& options,
+                                         ChainKeys* keys);
+
+// Only the chain keys of one such certificate (no text fields: cheaper).
+ChainKeys certificate_chain_keys(std::string der, bool trusted_aux);
 
 }  // namespace netbox_ssl

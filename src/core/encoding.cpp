@@ -221,37 +221,46 @@ void throw_private_key_found() {
                 "Send only the certificate (the -----BEGIN CERTIFICATE----- blocks) and keep the key where it is.");
 }
 
+bool next_pem_block(std::string_view text, std::size_t& pos, PemBlock& out) {
+    std::size_t begin = find_ci(text, kBegin, pos);
+    if (begin == std::string_view::npos) return false;
+    std::size_t body_start = 0;
+    std::string label = read_label(text, begin + kBegin.size(), body_start, "BEGIN");
+    if (label.empty()) malformed("PEM BEGIN line has no label");
+    std::size_t end = find_ci(text, kEnd, body_start);
+    if (end == std::string_view::npos) malformed("PEM block " + label + " has no END line");
+    std::size_t nested = find_ci(text, kBegin, body_start);
+    if (nested != std::string_view::npos && nested < end) {
+        malformed("PEM block " + label + " contains another BEGIN line before its END line");
+    }
+    std::size_t after_end = 0;
+    std::string end_label = read_label(text, end + kEnd.size(), after_end, "END");
+    if (end_label != label) {
+        malformed(std::string("PEM block BEGIN ").append(label).append(" is closed by END ").append(end_label));
+    }
+    PemKind kind = PemKind::Other;
+    if (label == "CERTIFICATE" || label == "X509 CERTIFICATE") kind = PemKind::Certificate;
+    if (label == "TRUSTED CERTIFICATE") kind = PemKind::TrustedCertificate;
+    if (label == "PKCS7" || label == "CMS" || label == "PKCS #7 SIGNED DATA") kind = PemKind::Pkcs7;
+    if (label == "CERTIFICATE REQUEST" || label == "NEW CERTIFICATE REQUEST") kind = PemKind::CertificateRequest;
+    out.kind = kind;
+    out.der.clear();
+    if (kind != PemKind::Other) {
+        out.der = base64_decode(skip_headers(text.substr(body_start, end - body_start)), label);
+    }
+    out.label = std::move(label);
+    pos = after_end;
+    return true;
+}
+
+void refuse_pem_private_keys(std::string_view text) { refuse_private_keys(text); }
+
 std::vector<PemBlock> split_pem(std::string_view text) {
     refuse_private_keys(text);
     std::vector<PemBlock> blocks;
     std::size_t pos = 0;
-    for (;;) {
-        std::size_t begin = find_ci(text, kBegin, pos);
-        if (begin == std::string_view::npos) break;
-        std::size_t body_start = 0;
-        std::string label = read_label(text, begin + kBegin.size(), body_start, "BEGIN");
-        if (label.empty()) malformed("PEM BEGIN line has no label");
-        std::size_t end = find_ci(text, kEnd, body_start);
-        if (end == std::string_view::npos) malformed("PEM block " + label + " has no END line");
-        std::size_t nested = find_ci(text, kBegin, body_start);
-        if (nested != std::string_view::npos && nested < end) {
-            malformed("PEM block " + label + " contains another BEGIN line before its END line");
-        }
-        std::size_t after_end = 0;
-        std::string end_label = read_label(text, end + kEnd.size(), after_end, "END");
-        if (end_label != label) {
-            malformed(std::string("PEM block BEGIN ").append(label).append(" is closed by END ").append(end_label));
-        }
-        PemKind kind = PemKind::Other;
-        if (label == "CERTIFICATE" || label == "X509 CERTIFICATE") kind = PemKind::Certificate;
-        if (label == "TRUSTED CERTIFICATE") kind = PemKind::TrustedCertificate;
-        std::string der;
-        if (kind != PemKind::Other) {
-            der = base64_decode(skip_headers(text.substr(body_start, end - body_start)), label);
-        }
-        blocks.push_back(PemBlock{kind, label, std::move(der)});
-        pos = after_end;
-    }
+    PemBlock block{PemKind::Other, {}, {}};
+    while (next_pem_block(text, pos, block)) blocks.push_back(std::move(block));
     return blocks;
 }
 

@@ -11,7 +11,9 @@
 
 namespace netbox_ssl {
 
-enum class PemKind { Certificate, TrustedCertificate, Other };
+// Pkcs7: "PKCS7", "CMS" or "PKCS #7 SIGNED DATA" (a certs-only bundle).
+// CertificateRequest: "CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST".
+enum class PemKind { Certificate, TrustedCertificate, Pkcs7, CertificateRequest, Other };
 
 struct PemBlock {
     PemKind kind;
@@ -22,8 +24,17 @@ struct PemBlock {
 // Splits text into PEM blocks, ignoring text outside them. Throws
 // Error(PrivateKey) if any BEGIN line names a private key (in any letter
 // case), before any block is decoded; Error(Malformed) for broken armour or
-// base64. Non-certificate blocks are returned as PemKind::Other.
+// base64. Blocks of other labels are returned as PemKind::Other (undecoded).
 std::vector<PemBlock> split_pem(std::string_view text);
+
+// One block at a time: reads the next PEM block at or after `pos` into
+// `out` and moves `pos` past it; false when no block is left. Does NOT
+// refuse private keys: call refuse_pem_private_keys on the whole text first.
+// Only the kinds other than Other have their base64 decoded.
+bool next_pem_block(std::string_view text, std::size_t& pos, PemBlock& out);
+
+// The private-key scan split_pem runs before decoding anything.
+void refuse_pem_private_keys(std::string_view text);
 
 // Raises Error(PrivateKey) with the one message used for every key found.
 [[noreturn]] void throw_private_key_found();

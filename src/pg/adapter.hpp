@@ -56,3 +56,11 @@ void read_certificate_arg(FunctionCallInfo fcinfo, int argno, InputForm form, Fl
 
 // The certificate as ssl_certificate_info column values.
 void flat_cert_values(const FlatCert* cert, Datum* values, bool* nulls);
+
+// ssl_import's insert for bundle.cpp (janus.cpp); needs an SPI connection.
+// False when the fingerprint is stored already (nothing inserted).
+bool import_flat_certificate(FunctionCallInfo fcinfo, const FlatCert* cert, text* tenant, int64* id);
+bool find_certificate_id(FunctionCallInfo fcinfo, text* fingerprint, int64* id);
+
+// Settings of ssl_import_bundle, defined from _PG_init (bundle.cpp).
+void define_bundle_settings();

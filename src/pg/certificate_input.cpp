@@ -8,6 +8,7 @@
 #include "core/certificate.hpp"
 
 #include "pg/adapter.hpp"
+#include "pg/core_call.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -28,49 +29,6 @@ PG_FUNCTION_INFO_V1(ssl_parse_bytea);
 }
 
 namespace {
-
-// A core failure, copied out of the exception before it is destroyed.
-struct CoreFailure {
-    netbox_ssl::ErrorKind kind = netbox_ssl::ErrorKind::Internal;
-    bool out_of_memory = false;
-    char message[512] = {};
-    char detail[512] = {};
-};
-
-// snprintf may cut a message inside a UTF-8 character; drop the partial one.
-void trim_partial_utf8(char* text) {
-    std::size_t len = std::strlen(text);
-    std::size_t start = len;
-    while (start > 0 && (static_cast<unsigned char>(text[start - 1]) & 0xC0) == 0x80) --start;
-    if (start > 0) {
-        const auto lead = static_cast<unsigned char>(text[start - 1]);
-        const std::size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-        if (lead >= 0xC0 && len - (start - 1) < need) text[start - 1] = '\0';
-    }
-}
-
-// Runs `fn` and reports any exception as a CoreFailure. Never throws, never
-// raises a PostgreSQL error.
-template <typename Fn>
-bool run_core(CoreFailure* failure, Fn&& fn) noexcept {
-    try {
-        fn();
-        return true;
-    } catch (const netbox_ssl::Error& e) {
-        failure->kind = e.kind();
-        snprintf(failure->message, sizeof failure->message, "%s", e.what());
-        snprintf(failure->detail, sizeof failure->detail, "%s", e.detail().c_str());
-        trim_partial_utf8(failure->message);
-        trim_partial_utf8(failure->detail);
-    } catch (const std::bad_alloc&) {
-        failure->out_of_memory = true;
-    } catch (const std::exception& e) {
-        snprintf(failure->message, sizeof failure->message, "certificate processing failed: %s", e.what());
-    } catch (...) {
-        snprintf(failure->message, sizeof failure->message, "certificate processing failed unexpectedly");
-    }
-    return false;
-}
 
 [[noreturn]] void raise_core_failure(const CoreFailure* f, InputForm form) {
     using netbox_ssl::ErrorKind;
@@ -250,3 +208,9 @@ void flat_cert_values(const FlatCert* c, Datum* values, bool* nulls) {
 extern "C" Datum ssl_parse_text(PG_FUNCTION_ARGS) { return ssl_parse_common(fcinfo, InputForm::Text); }
 
 extern "C" Datum ssl_parse_bytea(PG_FUNCTION_ARGS) { return ssl_parse_common(fcinfo, InputForm::Binary); }
+
+// Exposed for the bundle and CSR entry points (core_call.hpp).
+void raise_core_error(const CoreFailure* failure, InputForm form) { raise_core_failure(failure, form); }
+void flatten_certificate(const netbox_ssl::CertificateInfo& info, FlatCert* out) { flatten(info, out); }
+text* core_text(const std::string& s) { return to_text(s); }
+text* core_text(const std::optional<std::string>& s) { return to_text(s); }

@@ -295,3 +295,35 @@ extern "C" Datum ssl_import_text(PG_FUNCTION_ARGS) { return import_common(fcinfo
 extern "C" Datum ssl_import_bytea(PG_FUNCTION_ARGS) { return import_common(fcinfo, InputForm::Binary); }
 extern "C" Datum ssl_renew_text(PG_FUNCTION_ARGS) { return renew_common(fcinfo, InputForm::Text); }
 extern "C" Datum ssl_renew_bytea(PG_FUNCTION_ARGS) { return renew_common(fcinfo, InputForm::Binary); }
+
+// For ssl_import_bundle (bundle.cpp): ssl_import's own insert (row and
+// imported event) for one parsed certificate. The caller is connected to SPI.
+bool import_flat_certificate(FunctionCallInfo fcinfo, const FlatCert* cert, text* tenant, int64* id) {
+    const Plans& p = plans_for(fcinfo);
+    Datum values[kInsertParams];
+    char nulls[kInsertParams];
+    fill_insert_params(cert, tenant, nullptr, values, nulls);
+    const int rc = SPI_execute_plan(p.import_insert, values, nulls, false, 0);
+    if (rc != SPI_OK_SELECT) elog(ERROR, "netbox_ssl: import failed: %s", SPI_result_code_string(rc));
+    const bool inserted = SPI_processed == 1;
+    if (inserted) {
+        bool isnull = false;
+        *id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    }
+    SPI_freetuptable(SPI_tuptable);
+    return inserted;
+}
+
+// The id stored under a fingerprint, if visible.
+bool find_certificate_id(FunctionCallInfo fcinfo, text* fingerprint, int64* id) {
+    const Plans& p = plans_for(fcinfo);
+    Datum arg[1] = {PointerGetDatum(fingerprint)};
+    const int rc = SPI_execute_plan(p.find_fingerprint, arg, nullptr, false, 1);
+    const bool found = rc == SPI_OK_SELECT && SPI_processed == 1;
+    if (found) {
+        bool isnull = false;
+        *id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    }
+    SPI_freetuptable(SPI_tuptable);
+    return found;
+}

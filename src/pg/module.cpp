@@ -47,6 +47,7 @@ void _PG_init(void) {
                                "Internal: the certificate ssl_purge_certificate is removing.", nullptr,
                                &netbox_ssl_purging_certificate, "", PGC_USERSET,
                                GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+    define_bundle_settings();
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("netbox_ssl");
 #else

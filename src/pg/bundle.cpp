@@ -1,0 +1,273 @@
+// ssl_import_bundle: every certificate of a PEM stream, PKCS#7 bundle or
+// concatenated DER becomes its own row, in the caller's transaction.
+//
+// Memory stays flat however long the bundle is:
+// - the core's BundleReader streams through the (detoasted) input one
+//   certificate at a time and keeps only the bundle's CA certificates, for
+//   the issuer chains;
+// - each certificate is parsed, flattened and inserted inside a row context
+//   that is reset after the row;
+// - result rows go to a tuplestore (materialize mode), which spills to disk
+//   beyond work_mem;
+// - duplicates within the bundle are recognised by the ids this call
+//   inserted (8 bytes per certificate), not by keeping fingerprints.
+//
+// The reader is a C++ object that lives across SPI calls, which may raise.
+// It is therefore not a local: it is constructed in its own memory context,
+// and a reset callback on that context runs its destructor, whether the
+// function ends normally (MemoryContextDelete) or an error unwinds the
+// transaction and its contexts. No frame of this file owns a C++ object
+// while it calls into PostgreSQL.
+#include "core/bundle_reader.hpp"
+
+#include "pg/adapter.hpp"
+#include "pg/core_call.hpp"
+
+#include <cstring>
+#include <new>
+
+extern "C" {
+#include "access/detoast.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(ssl_import_bundle_text);
+PG_FUNCTION_INFO_V1(ssl_import_bundle_bytea);
+}
+
+namespace {
+
+int progress_every = 10000;
+
+enum class OnConflict { Error, Skip, UpdateChain };
+
+struct BundlePlans {
+    Oid schema = InvalidOid;
+    SPIPlanPtr update_chain = nullptr;
+};
+BundlePlans bundle_plans;
+
+SPIPlanPtr update_chain_plan(FunctionCallInfo fcinfo) {
+    const Oid schema = get_func_namespace(fcinfo->flinfo->fn_oid);
+    if (bundle_plans.schema == schema && bundle_plans.update_chain != nullptr) return bundle_plans.update_chain;
+    if (bundle_plans.update_chain != nullptr) SPI_freeplan(bundle_plans.update_chain);
+    bundle_plans.update_chain = nullptr;
+    const char* s = quote_identifier(get_namespace_name(schema));
+    Oid types[2] = {INT8OID, TEXTOID};
+    // Fills the chain only where none is stored, and logs it in the history.
+    SPIPlanPtr plan = SPI_prepare(
+        psprintf("WITH u AS (UPDATE %s.ssl_certificate SET issuer_chain = $2 "
+                 "WHERE id = $1 AND issuer_chain = '' AND $2 <> '' RETURNING id) "
+                 "INSERT INTO %s.ssl_lifecycle_event (certificate_id, event_type, description) "
+                 "SELECT id, 'chain_updated', 'Issuer chain filled in from a bundle (ssl_import_bundle)' FROM u "
+                 "RETURNING certificate_id",
+                 s, s),
+        2, types);
+    if (plan == nullptr) elog(ERROR, "netbox_ssl: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+    if (SPI_keepplan(plan) != 0) elog(ERROR, "netbox_ssl: SPI_keepplan failed");
+    bundle_plans.schema = schema;
+    bundle_plans.update_chain = plan;
+    return plan;
+}
+
+OnConflict on_conflict_arg(FunctionCallInfo fcinfo) {
+    if (PG_NARGS() < 2 || PG_ARGISNULL(1)) return OnConflict::Error;
+    char* mode = text_to_cstring(PG_GETARG_TEXT_PP(1));
+    if (strcmp(mode, "error") == 0) return OnConflict::Error;
+    if (strcmp(mode, "skip") == 0) return OnConflict::Skip;
+    if (strcmp(mode, "update_chain") == 0) return OnConflict::UpdateChain;
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("on_conflict must be 'error', 'skip' or 'update_chain', not \"%s\"", mode)));
+    pg_unreachable();
+}
+
+void destroy_reader(void* arg) { static_cast<netbox_ssl::BundleReader*>(arg)->~BundleReader(); }
+
+// Ids this call inserted, ascending (one backend's identity values only grow).
+struct IdSet {
+    int64* ids = nullptr;
+    Size n = 0;
+    Size cap = 0;
+    bool ascending = true;
+};
+
+void id_add(IdSet* set, MemoryContext cxt, int64 id) {
+    if (set->n == set->cap) {
+        set->cap = set->cap == 0 ? 1024 : set->cap * 2;
+        set->ids = set->ids == nullptr
+                       ? static_cast<int64*>(MemoryContextAllocHuge(cxt, set->cap * sizeof(int64)))
+                       : static_cast<int64*>(repalloc_huge(set->ids, set->cap * sizeof(int64)));
+    }
+    if (set->n > 0 && id <= set->ids[set->n - 1]) set->ascending = false;
+    set->ids[set->n++] = id;
+}
+
+bool id_contains(const IdSet* set, int64 id) {
+    if (!set->ascending) {  // the sequence was reset or cycled during the call
+        for (Size i = 0; i < set->n; ++i) {
+            if (set->ids[i] == id) return true;
+        }
+        return false;
+    }
+    Size lo = 0;
+    Size hi = set->n;
+    while (lo < hi) {
+        const Size mid = lo + (hi - lo) / 2;
+        if (set->ids[mid] < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < set->n && set->ids[lo] == id;
+}
+
+[[noreturn]] void raise_with_ordinality(CoreFailure* failure, InputForm form, int ordinality) {
+    // Errors from the reader already name their item; others get it here.
+    if (strncmp(failure->message, "bundle item ", 12) != 0 && failure->kind != netbox_ssl::ErrorKind::PrivateKey &&
+        failure->kind != netbox_ssl::ErrorKind::Pkcs12 && !failure->out_of_memory) {
+        char copy[sizeof failure->message];
+        memcpy(copy, failure->message, sizeof copy);
+        snprintf(failure->message, sizeof failure->message, "bundle item %d: %s", ordinality, copy);
+        trim_partial_utf8(failure->message);
+    }
+    raise_core_error(failure, form);
+}
+
+Datum import_bundle(FunctionCallInfo fcinfo, InputForm form) {
+    if (PG_ARGISNULL(0)) {
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the bundle argument must not be NULL")));
+    }
+    const OnConflict mode = on_conflict_arg(fcinfo);
+    text* tenant = PG_NARGS() > 2 && !PG_ARGISNULL(2) ? PG_GETARG_TEXT_PP(2) : nullptr;
+    struct varlena* arg = PG_GETARG_VARLENA_PP(0);
+    const char* data = VARDATA_ANY(arg);
+    const std::size_t len = VARSIZE_ANY_EXHDR(arg);
+    const int encoding = GetDatabaseEncoding();
+
+    InitMaterializedSRF(fcinfo, 0);
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+
+    MemoryContext bundle_cxt = AllocSetContextCreate(CurrentMemoryContext, "netbox_ssl bundle", ALLOCSET_DEFAULT_SIZES);
+    MemoryContext row_cxt = AllocSetContextCreate(bundle_cxt, "netbox_ssl bundle row", ALLOCSET_DEFAULT_SIZES);
+    void* reader_mem = MemoryContextAlloc(bundle_cxt, sizeof(netbox_ssl::BundleReader));
+    auto* callback = static_cast<MemoryContextCallback*>(MemoryContextAlloc(bundle_cxt, sizeof(MemoryContextCallback)));
+
+    netbox_ssl::BundleReader* reader = nullptr;
+    CoreFailure failure;
+    bool ok = run_core(&failure, [&] {
+        netbox_ssl::ParseOptions options;
+        // The limit applies to each certificate; the bundle itself is
+        // bounded only by PostgreSQL's 1 GB value size.
+        options.max_input_bytes = static_cast<std::size_t>(netbox_ssl_max_input_bytes);
+        options.ascii_only = encoding != PG_UTF8 && encoding != PG_SQL_ASCII;
+        reader = new (reader_mem) netbox_ssl::BundleReader(std::string_view(data, len), form == InputForm::Text, options);
+    });
+    if (!ok) raise_core_error(&failure, form);
+    callback->func = destroy_reader;
+    callback->arg = reader;
+    MemoryContextRegisterResetCallback(bundle_cxt, callback);
+
+    // Pass 1: the whole bundle is read (and every malformed item refused)
+    // before anything is written.
+    ok = run_core(&failure, [&] { reader->index_issuers(); });
+    if (!ok) raise_core_error(&failure, form);
+    const int total = reader->count();
+
+    SPI_connect();
+    SPIPlanPtr chain_plan = mode == OnConflict::UpdateChain ? update_chain_plan(fcinfo) : nullptr;
+    IdSet inserted_ids;
+    int imported = 0;
+    int existing = 0;
+    int updated = 0;
+    for (;;) {
+        CHECK_FOR_INTERRUPTS();
+        MemoryContext caller_cxt = MemoryContextSwitchTo(row_cxt);
+        FlatCert cert;
+        bool has = false;
+        ok = run_core(&failure, [&] {
+            netbox_ssl::CertificateInfo info;
+            has = reader->next(info);
+            if (has) flatten_certificate(info, &cert);
+        });
+        if (!ok) raise_with_ordinality(&failure, form, reader->ordinality());
+        if (!has) {
+            MemoryContextSwitchTo(caller_cxt);
+            break;
+        }
+        const int ordinality = reader->ordinality();
+
+        int64 id = 0;
+        const char* outcome = "imported";
+        if (import_flat_certificate(fcinfo, &cert, tenant, &id)) {
+            id_add(&inserted_ids, bundle_cxt, id);
+            ++imported;
+        } else {
+            if (!find_certificate_id(fcinfo, cert.fingerprint_sha256, &id)) {
+                ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+                                errmsg("bundle item %d: certificate with fingerprint %s was stored by a concurrent transaction",
+                                       ordinality, text_to_cstring(cert.fingerprint_sha256))));
+            }
+            outcome = "exists";
+            if (!id_contains(&inserted_ids, id)) {  // stored before this call
+                if (mode == OnConflict::Error) {
+                    ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+                                    errmsg("bundle item %d: certificate with fingerprint %s is already stored as id " INT64_FORMAT,
+                                           ordinality, text_to_cstring(cert.fingerprint_sha256), id),
+                                    errhint("Pass on_conflict => 'skip' to report stored certificates and go on, or "
+                                            "'update_chain' to also fill in their missing issuer chains.")));
+                }
+                if (mode == OnConflict::UpdateChain) {
+                    Datum args[2] = {Int64GetDatum(id), PointerGetDatum(cert.issuer_chain)};
+                    const int rc = SPI_execute_plan(chain_plan, args, nullptr, false, 0);
+                    if (rc != SPI_OK_INSERT_RETURNING) {
+                        elog(ERROR, "netbox_ssl: updating an issuer chain failed: %s", SPI_result_code_string(rc));
+                    }
+                    if (SPI_processed == 1) outcome = "chain_updated";
+                    SPI_freetuptable(SPI_tuptable);
+                }
+            }
+            if (outcome[0] == 'c') {
+                ++updated;
+            } else {
+                ++existing;
+            }
+        }
+
+        Datum values[4] = {Int32GetDatum(ordinality), PointerGetDatum(cert.fingerprint_sha256), Int64GetDatum(id),
+                           CStringGetTextDatum(outcome)};
+        bool nulls[4] = {false, false, false, false};
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        MemoryContextSwitchTo(caller_cxt);
+        MemoryContextReset(row_cxt);
+
+        if (progress_every > 0 && ordinality % progress_every == 0 && ordinality < total) {
+            ereport(NOTICE, (errmsg("ssl_import_bundle: %d of %d certificates done (%d imported, %d already stored, "
+                                    "%d chains updated)",
+                                    ordinality, total, imported, existing, updated)));
+        }
+    }
+    SPI_finish();
+    MemoryContextDelete(bundle_cxt);  // runs the reader's destructor
+    return (Datum)0;
+}
+
+}  // namespace
+
+void define_bundle_settings() {
+    DefineCustomIntVariable("netbox_ssl.bundle_progress_every",
+                            "ssl_import_bundle reports its progress as a NOTICE after this many certificates.",
+                            "0 turns the reports off. They reach the client when client_min_messages is notice or lower.",
+                            &progress_every, 10000, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+}
+
+extern "C" Datum ssl_import_bundle_text(PG_FUNCTION_ARGS) { return import_bundle(fcinfo, InputForm::Text); }
+extern "C" Datum ssl_import_bundle_bytea(PG_FUNCTION_ARGS) { return import_bundle(fcinfo, InputForm::Binary); }
