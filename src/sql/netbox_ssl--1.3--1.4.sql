@@ -224,7 +224,7 @@ BEGIN
         RETURN NEW;
     END IF;
     -- UPDATE: ssl_match_authorities sets both columns itself.
-    IF current_setting('netbox_ssl.matching_authorities', true) = 'on' THEN
+    IF current_setting('netbox_ssl_authorities.matching', true) = 'on' THEN
         RETURN NEW;
     END IF;
     IF NEW.issuing_ca_id IS DISTINCT FROM OLD.issuing_ca_id THEN
@@ -250,7 +250,7 @@ DECLARE
     changed integer;
     total integer := 0;
 BEGIN
-    PERFORM set_config('netbox_ssl.matching_authorities', 'on', true);
+    PERFORM set_config('netbox_ssl_authorities.matching', 'on', true);
     -- One set-based pass per level of a CA hierarchy: a pass can only use the
     -- links of CA certificates as they were before it.
     FOR pass IN 1..16 LOOP
@@ -266,7 +266,7 @@ BEGIN
         total := total + changed;
         EXIT WHEN changed = 0;
     END LOOP;
-    PERFORM set_config('netbox_ssl.matching_authorities', '', true);
+    PERFORM set_config('netbox_ssl_authorities.matching', '', true);
     RETURN total;
 END
 $$;
