@@ -345,22 +345,29 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_compliance_policy_id
 -- Digits are never cut short: sha256 is not sha2, sha1 does not match sha128.
 -- NULL when the name carries no hash (ED25519, ED448, RSASSA-PSS, whose hash
 -- is in the parameters, unknown OIDs).
+-- No SET clause (it costs a configuration save and restore per call); the
+-- operators are schema-qualified instead, so a caller's search_path cannot
+-- redirect them.
 CREATE FUNCTION @extschema@.ssl_signature_hash(signature_algorithm text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE
-        WHEN s ~ 'sha3-?(224|256|384|512)(?![0-9])' THEN 'sha3-' || substring(s FROM 'sha3-?(224|256|384|512)(?![0-9])')
-        WHEN s ~ 'sha512[-/](224|256)(?![0-9])' THEN 'sha512-' || substring(s FROM 'sha512[-/](224|256)(?![0-9])')
-        WHEN s ~ 'shake(128|256)(?![0-9])' THEN 'shake' || substring(s FROM 'shake(128|256)(?![0-9])')
-        WHEN s ~ 'sha-?(1|224|256|384|512)(?![0-9])' THEN 'sha' || substring(s FROM 'sha-?(1|224|256|384|512)(?![0-9])')
-        WHEN s ~ 'ripemd-?160(?![0-9])' THEN 'ripemd160'
-        WHEN s ~ 'mdc2(?![0-9])' THEN 'mdc2'
-        WHEN s ~ '(^|[^a-z])md[245](?![0-9])' THEN substring(s FROM '(?:^|[^a-z])(md[245])(?![0-9])')
-        WHEN s ~ 'sm3(?![0-9])' THEN 'sm3'
-        WHEN s ~ 'sha(?![0-9]|-[0-9]|ke)' THEN 'sha0'
+        WHEN s OPERATOR(pg_catalog.~) 'sha3-?(224|256|384|512)(?![0-9])'
+            THEN 'sha3-' OPERATOR(pg_catalog.||) pg_catalog.substring(s, 'sha3-?(224|256|384|512)(?![0-9])')
+        WHEN s OPERATOR(pg_catalog.~) 'sha512[-/](224|256)(?![0-9])'
+            THEN 'sha512-' OPERATOR(pg_catalog.||) pg_catalog.substring(s, 'sha512[-/](224|256)(?![0-9])')
+        WHEN s OPERATOR(pg_catalog.~) 'shake(128|256)(?![0-9])'
+            THEN 'shake' OPERATOR(pg_catalog.||) pg_catalog.substring(s, 'shake(128|256)(?![0-9])')
+        WHEN s OPERATOR(pg_catalog.~) 'sha-?(1|224|256|384|512)(?![0-9])'
+            THEN 'sha' OPERATOR(pg_catalog.||) pg_catalog.substring(s, 'sha-?(1|224|256|384|512)(?![0-9])')
+        WHEN s OPERATOR(pg_catalog.~) 'ripemd-?160(?![0-9])' THEN 'ripemd160'
+        WHEN s OPERATOR(pg_catalog.~) 'mdc2(?![0-9])' THEN 'mdc2'
+        WHEN s OPERATOR(pg_catalog.~) '(^|[^a-z])md[245](?![0-9])'
+            THEN pg_catalog.substring(s, '(?:^|[^a-z])(md[245])(?![0-9])')
+        WHEN s OPERATOR(pg_catalog.~) 'sm3(?![0-9])' THEN 'sm3'
+        WHEN s OPERATOR(pg_catalog.~) 'sha(?![0-9]|-[0-9]|ke)' THEN 'sha0'
     END
-      FROM (SELECT lower(signature_algorithm) AS s) AS n
+      FROM (SELECT pg_catalog.lower(signature_algorithm) AS s) AS n
 $$;
 COMMENT ON FUNCTION @extschema@.ssl_signature_hash(text) IS
     'The hash inside a signature algorithm name (sha1WithRSAEncryption and ecdsa-with-SHA1 give sha1; RSA-SHA3-256 gives sha3-256), lower-case; NULL when the name carries none (EdDSA, RSASSA-PSS, unknown OIDs).';
@@ -475,8 +482,8 @@ COMMENT ON TRIGGER ssl_compliance_policy_check ON @extschema@.ssl_compliance_pol
     'Policies are valid whoever writes them.';
 
 CREATE TABLE @extschema@.ssl_compliance_result (
-    certificate_id bigint NOT NULL REFERENCES @extschema@.ssl_certificate (id) ON DELETE CASCADE,
-    policy_id      bigint NOT NULL REFERENCES @extschema@.ssl_compliance_policy (id) ON DELETE CASCADE,
+    certificate_id bigint NOT NULL,
+    policy_id      bigint NOT NULL,
     result         text NOT NULL CONSTRAINT ssl_compliance_result_result_check CHECK (result IN ('pass', 'fail')),
     severity       text NOT NULL CONSTRAINT ssl_compliance_result_severity_check CHECK (severity IN ('critical', 'warning', 'info')),
     message        text NOT NULL,
@@ -484,6 +491,7 @@ CREATE TABLE @extschema@.ssl_compliance_result (
     CONSTRAINT ssl_compliance_result_pkey PRIMARY KEY (certificate_id, policy_id)
 );
 CREATE INDEX ssl_compliance_result_policy_idx ON @extschema@.ssl_compliance_result (policy_id);
+
 COMMENT ON TABLE @extschema@.ssl_compliance_result IS
     'The latest result of every policy for every checked certificate, written by ssl_check_compliance.';
 COMMENT ON COLUMN @extschema@.ssl_compliance_result.certificate_id IS 'The checked certificate.';
@@ -497,6 +505,36 @@ COMMENT ON CONSTRAINT ssl_compliance_result_result_check ON @extschema@.ssl_comp
 COMMENT ON CONSTRAINT ssl_compliance_result_severity_check ON @extschema@.ssl_compliance_result IS 'The documented severities.';
 COMMENT ON INDEX @extschema@.ssl_compliance_result_policy_idx IS 'Results of one policy; keeps deleting a policy cheap.';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_compliance_result', '');
+
+-- No foreign keys: their per-row checks (two lookups and a row lock on every
+-- certificate) were half the time of a full check. Results are written only
+-- by ssl_check_compliance from rows it has just read, and these statement
+-- triggers remove the results of deleted certificates and policies; a result
+-- left behind by a certificate deleted while a check ran is removed by the
+-- next full check.
+CREATE FUNCTION @extschema@.ssl_compliance_result_cleanup() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'ssl_certificate' THEN
+        DELETE FROM @extschema@.ssl_compliance_result r USING old_rows o WHERE r.certificate_id = o.id;
+    ELSE
+        DELETE FROM @extschema@.ssl_compliance_result r USING old_rows o WHERE r.policy_id = o.id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ssl_compliance_result_cleanup() IS
+    'Trigger function: deletes the stored compliance results of deleted certificates or policies, set-based.';
+CREATE TRIGGER ssl_compliance_result_cleanup AFTER DELETE ON @extschema@.ssl_certificate
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_compliance_result_cleanup();
+CREATE TRIGGER ssl_compliance_result_cleanup AFTER DELETE ON @extschema@.ssl_compliance_policy
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_compliance_result_cleanup();
+COMMENT ON TRIGGER ssl_compliance_result_cleanup ON @extschema@.ssl_certificate IS
+    'A purged certificate leaves no compliance results.';
+COMMENT ON TRIGGER ssl_compliance_result_cleanup ON @extschema@.ssl_compliance_policy IS
+    'A deleted policy leaves no compliance results.';
 
 -- One SELECT per policy type over the checked certificates (a UNION ALL, one
 -- statement in all), then one upsert and one delete: no loop over rows, so
@@ -525,6 +563,10 @@ BEGIN
     ), applicable AS (
         SELECT c.*, p.id AS pid, p.name AS pname, p.policy_type AS ptype, p.severity AS psev, p.parameters AS prm
           FROM checked c JOIN pol p ON p.tenant IS NULL OR p.tenant = c.tenant
+    ), hashes AS (
+        -- A handful of distinct names: the regular expressions run once per name.
+        SELECT d.signature_algorithm, @extschema@.ssl_signature_hash(d.signature_algorithm) AS hash
+          FROM (SELECT DISTINCT c.signature_algorithm FROM checked c) d
     ), res (cid, pid, pname, ptype, psev, failed, msg) AS (
         SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
                CASE WHEN m.min IS NULL THEN false ELSE a.key_size IS NULL OR a.key_size < m.min END,
@@ -562,7 +604,7 @@ BEGIN
                     THEN format('Signature algorithm %s uses the forbidden hash %s.', a.signature_algorithm, upper(h.hash))
                     WHEN h.hash IS NULL THEN format('Signature algorithm %s names no hash, so none of the forbidden ones.', a.signature_algorithm)
                     ELSE format('Signature algorithm %s uses %s, which is not forbidden.', a.signature_algorithm, upper(h.hash)) END
-          FROM applicable a CROSS JOIN LATERAL (SELECT @extschema@.ssl_signature_hash(a.signature_algorithm) AS hash) h
+          FROM applicable a JOIN hashes h ON h.signature_algorithm = a.signature_algorithm
          WHERE a.ptype = 'signature_algorithm_forbidden'
         UNION ALL
         SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
@@ -702,7 +744,7 @@ COMMENT ON VIEW @extschema@.ssl_certificate_compliance IS
 
 REVOKE ALL ON FUNCTION
     @extschema@.ssl_certificate_authority_check(), @extschema@.ssl_certificate_match_authority(),
-    @extschema@.ssl_compliance_policy_check(),
+    @extschema@.ssl_compliance_policy_check(), @extschema@.ssl_compliance_result_cleanup(),
     @extschema@.ssl_find_authority(text, text, bigint), @extschema@.ssl_match_authorities(),
     @extschema@.ssl_renewal_instructions(bigint), @extschema@.ssl_check_compliance(bigint)
 FROM PUBLIC;
