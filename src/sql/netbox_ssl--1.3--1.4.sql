@@ -173,43 +173,61 @@ COMMENT ON INDEX @extschema@.ssl_certificate_issuing_ca_idx IS
 --  3. that CA certificate's authority when it came from a pattern.
 -- Rule 3 after rule 2 attributes a leaf of ZeroSSL (issued by an intermediate
 -- that Sectigo's USERTrust root signed) to ZeroSSL, not Sectigo.
+-- PL/pgSQL with two static queries, so their plans are kept for the session
+-- (a SQL function with SET clauses is planned again at every call, which
+-- cost 0.5 ms per imported certificate). enable_seqscan = off for the same
+-- reason as ssl_import: a plan kept from a tiny table must not stay a
+-- sequential scan while a bulk import grows it. jit = off: the authorities
+-- can only be scanned sequentially, which enable_seqscan = off prices at
+-- 1e10, far above jit_above_cost, so every call JIT-compiled its query
+-- (250 ms per import).
 CREATE FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint DEFAULT NULL)
     RETURNS TABLE (authority_id bigint, source text)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$
-    WITH ca AS (
-        SELECT c.issuing_ca_id, c.issuing_ca_source
+SET enable_seqscan = off
+SET jit = off AS $$
+DECLARE
+    ca_id bigint;
+    ca_source text;
+    pattern_id bigint;
+BEGIN
+    IF ssl_find_authority.authority_key_id IS NOT NULL THEN
+        SELECT c.issuing_ca_id, c.issuing_ca_source INTO ca_id, ca_source
           FROM @extschema@.ssl_certificate c
-         WHERE ssl_find_authority.authority_key_id IS NOT NULL
-           AND c.is_ca
+         WHERE c.is_ca
            AND c.subject_key_id = ssl_find_authority.authority_key_id
            AND c.issuing_ca_id IS NOT NULL
            AND c.id IS DISTINCT FROM ssl_find_authority.exclude_id
          ORDER BY (c.subject = ssl_find_authority.issuer) DESC, (c.issuing_ca_source <> 'pattern') DESC,
                   c.valid_to DESC, c.id
-         LIMIT 1
-    )
-    (SELECT ca.issuing_ca_id, 'key_id' FROM ca WHERE ca.issuing_ca_source <> 'pattern')
-    UNION ALL
-    (SELECT a.id, 'pattern'
-       FROM @extschema@.ssl_certificate_authority a
-      WHERE a.issuer_pattern IS NOT NULL AND ssl_find_authority.issuer ~* a.issuer_pattern
-      ORDER BY length(a.issuer_pattern) DESC, a.id
-      LIMIT 1)
-    UNION ALL
-    (SELECT ca.issuing_ca_id, 'key_id' FROM ca)
-    LIMIT 1
+         LIMIT 1;
+        IF ca_source IN ('manual', 'key_id') THEN
+            authority_id := ca_id; source := 'key_id';
+            RETURN NEXT;
+            RETURN;
+        END IF;
+    END IF;
+    SELECT a.id INTO pattern_id
+      FROM @extschema@.ssl_certificate_authority a
+     WHERE a.issuer_pattern IS NOT NULL AND ssl_find_authority.issuer ~* a.issuer_pattern
+     ORDER BY length(a.issuer_pattern) DESC, a.id
+     LIMIT 1;
+    IF pattern_id IS NOT NULL THEN
+        authority_id := pattern_id; source := 'pattern';
+        RETURN NEXT;
+    ELSIF ca_id IS NOT NULL THEN
+        authority_id := ca_id; source := 'key_id';
+        RETURN NEXT;
+    END IF;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.ssl_find_authority(text, text, bigint) IS
     'The authority for an issuer DN and authority key id, and how it was found (key_id or pattern); no row when none matches. exclude_id leaves one stored certificate out of the key-id match (the certificate itself). No side effects.';
 
 CREATE FUNCTION @extschema@.ssl_certificate_match_authority() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- ssl_import runs with enable_seqscan = off; ssl_find_authority is planned
--- afresh at every call (a SQL function with SET clauses), so it can use the
--- planner's normal choice (planning it with seq scans disabled took 0.6 s).
-SET enable_seqscan = on AS $$
+AS $$
 DECLARE
     found_id bigint;
     found_source text;
@@ -487,7 +505,7 @@ CREATE TABLE @extschema@.ssl_compliance_result (
     result         text NOT NULL CONSTRAINT ssl_compliance_result_result_check CHECK (result IN ('pass', 'fail')),
     severity       text NOT NULL CONSTRAINT ssl_compliance_result_severity_check CHECK (severity IN ('critical', 'warning', 'info')),
     message        text NOT NULL,
-    checked_at     timestamptz NOT NULL DEFAULT now(),
+    changed_at     timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT ssl_compliance_result_pkey PRIMARY KEY (certificate_id, policy_id)
 );
 CREATE INDEX ssl_compliance_result_policy_idx ON @extschema@.ssl_compliance_result (policy_id);
@@ -499,7 +517,7 @@ COMMENT ON COLUMN @extschema@.ssl_compliance_result.policy_id IS 'The policy.';
 COMMENT ON COLUMN @extschema@.ssl_compliance_result.result IS 'pass or fail.';
 COMMENT ON COLUMN @extschema@.ssl_compliance_result.severity IS 'The policy''s severity when it was checked.';
 COMMENT ON COLUMN @extschema@.ssl_compliance_result.message IS 'One sentence with the values compared.';
-COMMENT ON COLUMN @extschema@.ssl_compliance_result.checked_at IS 'Transaction time of the check.';
+COMMENT ON COLUMN @extschema@.ssl_compliance_result.changed_at IS 'Since when this result holds: the transaction time of the check that first gave this result, severity and message (unchanged results are not rewritten).';
 COMMENT ON CONSTRAINT ssl_compliance_result_pkey ON @extschema@.ssl_compliance_result IS 'One result per certificate and policy.';
 COMMENT ON CONSTRAINT ssl_compliance_result_result_check ON @extschema@.ssl_compliance_result IS 'pass or fail.';
 COMMENT ON CONSTRAINT ssl_compliance_result_severity_check ON @extschema@.ssl_compliance_result IS 'The documented severities.';
@@ -560,11 +578,14 @@ BEGIN
     ), pol AS MATERIALIZED (
         SELECT p.id, p.name, p.policy_type, p.severity, p.parameters, p.tenant
           FROM @extschema@.ssl_compliance_policy p WHERE p.enabled
-    ), applicable AS (
+    ), applicable AS NOT MATERIALIZED (
+        -- Inlined into each branch, so each joins the certificates to the
+        -- few policies of its type instead of filtering one big product.
         SELECT c.*, p.id AS pid, p.name AS pname, p.policy_type AS ptype, p.severity AS psev, p.parameters AS prm
           FROM checked c JOIN pol p ON p.tenant IS NULL OR p.tenant = c.tenant
-    ), hashes AS (
-        -- A handful of distinct names: the regular expressions run once per name.
+    ), hashes AS MATERIALIZED (
+        -- A handful of distinct names: the regular expressions run once per
+        -- name (inlined, they ran once per certificate: 1 s per 10,000).
         SELECT d.signature_algorithm, @extschema@.ssl_signature_hash(d.signature_algorithm) AS hash
           FROM (SELECT DISTINCT c.signature_algorithm FROM checked c) d
     ), res (cid, pid, pname, ptype, psev, failed, msg) AS (
@@ -678,11 +699,21 @@ BEGIN
               ) x) r
          WHERE a.ptype = 'key_reuse_forbidden'
     ), stored AS (
-        INSERT INTO @extschema@.ssl_compliance_result AS t (certificate_id, policy_id, result, severity, message, checked_at)
-        SELECT r.cid, r.pid, CASE WHEN r.failed THEN 'fail' ELSE 'pass' END, r.psev, r.msg, now() FROM res r
+        INSERT INTO @extschema@.ssl_compliance_result AS t (certificate_id, policy_id, result, severity, message, changed_at)
+        SELECT r.cid, r.pid, CASE WHEN r.failed THEN 'fail' ELSE 'pass' END, r.psev, r.msg, now()
+          FROM res r
+          LEFT JOIN @extschema@.ssl_compliance_result o ON o.certificate_id = r.cid AND o.policy_id = r.pid
+         -- One hash join skips the unchanged results (most of them, at
+         -- every run after the first) instead of one conflict probe each.
+         WHERE o.certificate_id IS NULL
+            OR (o.result, o.severity, o.message)
+               IS DISTINCT FROM (CASE WHEN r.failed THEN 'fail' ELSE 'pass' END, r.psev, r.msg)
         ON CONFLICT ON CONSTRAINT ssl_compliance_result_pkey DO UPDATE
            SET result = excluded.result, severity = excluded.severity, message = excluded.message,
-               checked_at = excluded.checked_at
+               changed_at = excluded.changed_at
+         -- An unchanged result is not rewritten: a check of 100,000
+         -- certificates would otherwise write a million row versions.
+         WHERE (t.result, t.severity, t.message) IS DISTINCT FROM (excluded.result, excluded.severity, excluded.message)
         RETURNING 1
     ), stale AS (
         DELETE FROM @extschema@.ssl_compliance_result t
@@ -691,12 +722,11 @@ BEGIN
         RETURNING 1
     )
     SELECT r.cid, r.pname, r.ptype, CASE WHEN r.failed THEN 'fail' ELSE 'pass' END, r.psev, r.msg
-      FROM res r
-     ORDER BY r.cid, r.pname;
+      FROM res r;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.ssl_check_compliance(bigint) IS
-    'Checks one certificate (any status; P0002 if it does not exist) or, with no id, every active certificate against every enabled policy that applies to its tenant; stores the latest result per certificate and policy, removes results that no longer apply (with no id: also those of certificates no longer active), and returns the results.';
+    'Checks one certificate (any status; P0002 if it does not exist) or, with no id, every active certificate against every enabled policy that applies to its tenant; stores the latest result per certificate and policy, removes results that no longer apply (with no id: also those of certificates no longer active), and returns the results (unordered).';
 
 CREATE VIEW @extschema@.ssl_compliance_score AS
 SELECT c.tenant,
@@ -708,12 +738,12 @@ SELECT c.tenant,
        count(*) FILTER (WHERE r.result = 'fail' AND r.severity = 'warning') AS warning_failures,
        count(*) FILTER (WHERE r.result = 'fail' AND r.severity = 'info') AS info_failures,
        round(100.0 * count(*) FILTER (WHERE r.result = 'pass') / count(*), 1) AS score,
-       max(r.checked_at) AS last_checked
+       max(r.changed_at) AS last_changed
   FROM @extschema@.ssl_compliance_result r
   JOIN @extschema@.ssl_certificate c ON c.id = r.certificate_id
  GROUP BY c.tenant;
 COMMENT ON VIEW @extschema@.ssl_compliance_score IS
-    'Per tenant (NULL: certificates without a tenant), from the stored results: certificates checked, checks, passed, failed, failures by severity, score = percentage of checks passed, and the time of the latest check.';
+    'Per tenant (NULL: certificates without a tenant), from the stored results: certificates checked, checks, passed, failed, failures by severity, score = percentage of checks passed, and the latest time a result changed.';
 
 CREATE VIEW @extschema@.ssl_certificate_compliance AS
 SELECT c.id AS certificate_id,
@@ -728,7 +758,7 @@ SELECT c.id AS certificate_id,
             ELSE 'compliant' END AS compliance_status,
        round(100.0 * count(*) FILTER (WHERE r.result = 'pass') / count(*), 1) AS score,
        array_agg(p.name ORDER BY p.name) FILTER (WHERE r.result = 'fail') AS failed_policies,
-       max(r.checked_at) AS last_checked
+       max(r.changed_at) AS last_changed
   FROM @extschema@.ssl_compliance_result r
   JOIN @extschema@.ssl_certificate c ON c.id = r.certificate_id
   JOIN @extschema@.ssl_compliance_policy p ON p.id = r.policy_id
