@@ -17,7 +17,7 @@ PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
 
 REGRESS = parse parallel import janus errors bad_input transactions schema lifecycle privileges upgrade authorities compliance
 REGRESS_OPTS = --inputdir=.
-ISOLATION = renew_race lifecycle_race
+ISOLATION = renew_race lifecycle_race compliance_race
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
 
 PG_CONFIG ?= pg_config

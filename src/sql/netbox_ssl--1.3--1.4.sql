@@ -741,6 +741,8 @@ SELECT c.tenant,
        max(r.changed_at) AS last_changed
   FROM @extschema@.ssl_compliance_result r
   JOIN @extschema@.ssl_certificate c ON c.id = r.certificate_id
+  -- Skips a result of a policy deleted while a check was running.
+  JOIN @extschema@.ssl_compliance_policy p ON p.id = r.policy_id
  GROUP BY c.tenant;
 COMMENT ON VIEW @extschema@.ssl_compliance_score IS
     'Per tenant (NULL: certificates without a tenant), from the stored results: certificates checked, checks, passed, failed, failures by severity, score = percentage of checks passed, and the latest time a result changed.';
