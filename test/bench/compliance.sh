@@ -6,7 +6,8 @@
 # (13 in all, one of them tenant-scoped), and times
 #   - the baseline: SELECT count(*) over the same active rows;
 #   - a full check (first run inserts the results, second run updates them);
-#   - the check of one certificate by id.
+#   - the check of one certificate by id;
+#   - ssl_match_authorities() over every row (rows = row updates made).
 # Needs the extension installed (make install) and runs its own throwaway
 # cluster (scripts/pg-sandbox.sh), as root or as a user that can run initdb.
 #
@@ -83,6 +84,7 @@ for run in $(seq 1 "$COMPLIANCE_RUNS"); do
     timed "ssl_check_compliance() run $run" "SELECT count(*) AS n FROM ssl_check_compliance()"
 done
 timed "ssl_check_compliance(id)" "SELECT count(*) AS n FROM ssl_check_compliance(4242)"
+timed "ssl_match_authorities()" "SELECT ssl_match_authorities() + $COMPLIANCE_CERTS - $COMPLIANCE_CERTS AS n"
 "${PSQL[@]}" -c "SELECT tenant, certificates, checks, failed, critical_failures, score FROM ssl_compliance_score ORDER BY tenant" \
     | sed 's/^/score: /' | head -3
 
