@@ -15,7 +15,7 @@ OBJS = \
 DATA = $(wildcard src/sql/netbox_ssl--*.sql)
 PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
 
-REGRESS = parse parallel import janus errors bad_input transactions schema lifecycle privileges upgrade
+REGRESS = parse parallel import janus errors bad_input transactions schema lifecycle privileges upgrade ari host_lookup
 REGRESS_OPTS = --inputdir=.
 ISOLATION = renew_race lifecycle_race
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
