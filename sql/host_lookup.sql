@@ -134,6 +134,9 @@ SELECT pg_temp.hits('192.0.2.256');
 -- The keys and probes themselves.
 SELECT ssl_host_probes('Www.Example.COM.') AS probes_dns, ssl_host_probes('example.com') AS probes_two_labels,
        ssl_host_probes('[2001:DB8::1]') AS probes_ip;
+-- Only ASCII letters fold (A-labels are ASCII; anything else is compared as stored).
+SELECT ssl_host_dns_key('ÄBC.Example.') AS ascii_fold, ssl_host_match_keys('{}', NULL) AS no_keys,
+       ssl_host_match_keys(NULL, 'CN.Example') AS cn_key;
 SELECT ssl_host_ip_key(a) AS key, a FROM unnest(ARRAY['192.0.2.1', '2001:DB8:0::1', '::ffff:1.2.3.4', '::1.2.3.4',
     '1::', '::', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7::', 'invalid(01)', '1.2.3.04', ':::', '1:2:3:4:5:6:7:8:9']) a;
 
