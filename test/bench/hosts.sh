@@ -159,7 +159,7 @@ done
 # Plans, in a session that has already run one lookup (the first lookup of
 # a session also loads PL/pgSQL and the functions, about 4 ms of planning).
 for h in www.host13.example.net api20.w20.example.net www.nothing.example.org 10.0.0.11; do
-    "${PSQL[@]}" -c "SELECT count(*) FROM ssl_certificates_for_host('$h')" >/dev/null \
+    "${PSQL[@]}" -c '\o /dev/null' -c "SELECT count(*) FROM ssl_certificates_for_host('$h')" -c '\o' \
         -c "EXPLAIN (ANALYZE, BUFFERS, SUMMARY ON) SELECT * FROM ssl_certificates_for_host('$h')"
     echo
 done >"$OUT/hosts-plans.txt"
