@@ -159,3 +159,17 @@ SELECT p.oid::regprocedure AS function, has_function_privilege('public', p.oid, 
        has_function_privilege('netbox_ssl_reader', p.oid, 'EXECUTE') AS reader
   FROM pg_proc p WHERE p.proname LIKE 'ssl\_host\_%' OR p.proname = 'ssl_certificates_for_host'
  ORDER BY p.oid::regprocedure::text;
+
+-- Differential: fresh certificates judged by OpenSSL's X509_check_host /
+-- X509_check_ip_asc (openssl x509 -checkhost / -checkip), which must agree.
+\set checkhost `test/fixtures/host-checkhost.sh`
+CREATE TEMP TABLE checkhost AS
+SELECT split_part(l, E'\t', 1)::integer AS n, split_part(l, E'\t', 2) AS host,
+       split_part(l, E'\t', 3)::boolean AS openssl,
+       ssl_import(decode(split_part(l, E'\t', 4), 'base64')) AS id
+  FROM string_to_table(:'checkhost', E'\n') AS l;
+SELECT n, host, openssl,
+       EXISTS (SELECT 1 FROM ssl_certificates_for_host(c.host) f WHERE f.id = c.id) AS netbox_ssl
+  FROM checkhost c ORDER BY n;
+SELECT count(*) AS disagreements FROM checkhost c
+ WHERE c.openssl <> EXISTS (SELECT 1 FROM ssl_certificates_for_host(c.host) f WHERE f.id = c.id);
