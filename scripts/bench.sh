@@ -4,6 +4,8 @@
 #   (b) ssl_import vs a plain INSERT of the same precomputed rows, in one
 #       transaction and in autocommit;
 #   (c) ssl_renew vs a plain UPDATE, with 1, 1,000 and 100,000 assignments.
+#   (d)-(f) plan cache, lookups at 1M, import memory; (g)-(i) the 1.4
+#   features: host lookup, bulk import paths, compliance (test/bench/*.sh).
 # Installs missing Debian packages, builds the bench programs (CMake, Release)
 # and the extension (PGXS), generates the certificates, starts a temporary
 # PostgreSQL as the postgres user, and prints a results table, also written
@@ -520,3 +522,17 @@ echo
 cat "$OUT/results.md"
 echo
 step "done; results in $OUT/results.md"
+
+# 1.4 features, each on its own throwaway cluster with the extension built
+# and installed above: (g) host lookup at 1,000,000 certificates, (h) the bulk
+# import paths at 100,000 certificates, (i) compliance checks at 100,000
+# certificates. BENCH_14=0 skips them (they take about half an hour).
+if [ "${BENCH_14:-1}" != 0 ]; then
+    step "(g) host lookup (test/bench/hosts.sh)"
+    SANDBOX_PORT=54349 bash test/bench/hosts.sh
+    step "(h) bulk import paths (test/bench/bulk.sh)"
+    SANDBOX_PORT=54359 bash test/bench/bulk.sh
+    step "(i) compliance checks (test/bench/compliance.sh)"
+    SANDBOX_PORT=54363 bash test/bench/compliance.sh
+    step "done with the 1.4 benchmarks"
+fi
