@@ -128,6 +128,10 @@ SELECT ssl_renewal_instructions(:new_id) AS own_note;
 SELECT ssl_renewal_instructions(:p384_id) AS none;
 SELECT ssl_renewal_instructions(id) AS lets_encrypt FROM ssl_certificate WHERE issuer LIKE '%O=Let''s Encrypt%' ORDER BY id LIMIT 1;
 SELECT ssl_renewal_instructions(-1);
+-- The note follows a renewal to the successor (1.4).
+\set samekey `cat test/fixtures/janus-new-samekey.pem`
+SELECT ssl_renew(:new_id, :'samekey') AS third_id \gset
+SELECT ssl_renewal_instructions(:third_id) AS carried_note;
 
 -- Upgrading from 1.3 links nothing by itself; ssl_match_authorities does.
 SET client_min_messages = warning;

@@ -165,5 +165,12 @@ SELECT try('INSERT INTO ssl_certificate_authority (name, type, issuer_pattern) V
 RESET ROLE;
 SELECT issuing_ca_id, issuing_ca_source, renewal_instructions FROM ssl_certificate WHERE id = :p384_id;
 
+-- chain_required also passes when ssl_validate_chain found a valid chain
+-- from the trust store and stored CA certificates (chain_status).
+INSERT INTO ssl_compliance_policy (name, policy_type, severity) VALUES ('chain-1.4', 'chain_required', 'info');
+SELECT result, message FROM ssl_check_compliance(:other_id) WHERE policy = 'chain-1.4';
+UPDATE ssl_certificate SET chain_status = 'valid' WHERE id = :other_id;
+SELECT result, message FROM ssl_check_compliance(:other_id) WHERE policy = 'chain-1.4';
+
 DROP FUNCTION public.try(text);
 DROP ROLE nbs_c_reader, nbs_c_operator, nbs_c_admin;

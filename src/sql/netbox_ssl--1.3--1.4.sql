@@ -1908,6 +1908,7 @@ BEGIN
     WITH checked AS MATERIALIZED (
         SELECT c.id, c.tenant, c.algorithm, c.key_size, c.valid_from, c.valid_to, c.signature_algorithm,
                c.sans, c.common_name, c.issuer, c.subject, c.spki_sha256, c.issuer_chain <> '' AS has_chain,
+               c.chain_status = 'valid' AS chain_valid,
                CASE c.algorithm WHEN 'rsa' THEN 'RSA' WHEN 'ecdsa' THEN 'ECDSA' WHEN 'dsa' THEN 'DSA'
                                 WHEN 'ed25519' THEN 'Ed25519' WHEN 'ed448' THEN 'Ed448' ELSE 'unknown' END AS alg_name
           FROM @extschema@.ssl_certificate c
@@ -2014,8 +2015,9 @@ BEGIN
          WHERE a.ptype = 'wildcard_forbidden'
         UNION ALL
         SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
-               NOT a.has_chain AND a.subject <> a.issuer,
+               NOT a.has_chain AND a.chain_valid IS NOT TRUE AND a.subject <> a.issuer,
                CASE WHEN a.has_chain THEN 'An issuer chain is stored.'
+                    WHEN a.chain_valid THEN 'The chain was validated from the trust store and stored CA certificates.'
                     WHEN a.subject = a.issuer THEN 'Self-signed, so no issuer chain is needed.'
                     ELSE 'No issuer chain is stored.' END
           FROM applicable a WHERE a.ptype = 'chain_required'
@@ -2488,3 +2490,32 @@ GRANT EXECUTE ON FUNCTION @extschema@.ssl_ari_cert_id(bigint),
 GRANT SELECT ON @extschema@.ssl_ari_renewal TO netbox_ssl_reader;
 GRANT UPDATE (ari_window_start, ari_window_end, ari_explanation_url, ari_retry_after, ari_checked_at)
    ON @extschema@.ssl_certificate TO netbox_ssl_operator;
+
+
+--------------------------------------------------------------------------
+-- Renewals keep the certificate's own renewal note
+--------------------------------------------------------------------------
+
+-- ssl_renew copies tenant and private_key_location to the successor; the
+-- renewal note (renewal_instructions) describes the same deployment, so it
+-- follows too, unless the successor already has a note of its own. Done when
+-- the old row becomes replaced, which every renewal path (ssl_renew, a plain
+-- UPDATE setting replaced_by) goes through.
+CREATE FUNCTION @extschema@.ssl_certificate_carry_note() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE @extschema@.ssl_certificate s
+       SET renewal_instructions = NEW.renewal_instructions
+     WHERE s.id = NEW.replaced_by AND s.renewal_instructions IS NULL;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ssl_certificate_carry_note() IS
+    'Trigger function: copies a replaced certificate''s renewal_instructions to its successor when the successor has none.';
+REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_carry_note() FROM PUBLIC;
+CREATE TRIGGER ssl_certificate_carry_note AFTER UPDATE OF status ON @extschema@.ssl_certificate
+    FOR EACH ROW
+    WHEN (NEW.status = 'replaced' AND OLD.status IS DISTINCT FROM 'replaced' AND NEW.renewal_instructions IS NOT NULL)
+    EXECUTE FUNCTION @extschema@.ssl_certificate_carry_note();
+COMMENT ON TRIGGER ssl_certificate_carry_note ON @extschema@.ssl_certificate IS
+    'Carries the renewal note to the successor of a renewal.';
