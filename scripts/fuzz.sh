@@ -5,7 +5,7 @@
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 # SECONDS_PER_TARGET defaults to 60; TARGET defaults to all of fuzz_pem,
-# fuzz_der and fuzz_private_key. Inputs found during the run go to a scratch
+# fuzz_der, fuzz_private_key, fuzz_bundle, fuzz_csr and fuzz_chain. Inputs found during the run go to a scratch
 # directory under build/fuzz, so the tree is left untouched unless
 # FUZZ_MERGE=1 is set, which merges the inputs that add coverage back into
 # test/fuzz/corpus/<target>/. FUZZ_SKIP_BUILD=1 reuses an existing
@@ -23,13 +23,13 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [[ "$seconds" -eq 0 ]]; then
     echo "usage: bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]" >&2
     exit 2
 fi
-all_targets=(fuzz_pem fuzz_der fuzz_private_key)
+all_targets=(fuzz_pem fuzz_der fuzz_private_key fuzz_bundle fuzz_csr fuzz_chain)
 if [[ $# -gt 0 ]]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 
 build=build/fuzz
 for t in "${targets[@]}"; do
     case "$t" in
-        fuzz_pem|fuzz_der|fuzz_private_key) ;;
+        fuzz_pem|fuzz_der|fuzz_private_key|fuzz_bundle|fuzz_csr|fuzz_chain) ;;
         *) echo "fuzz.sh: unknown target '$t' (known: ${all_targets[*]})" >&2; exit 2 ;;
     esac
 done
@@ -54,11 +54,14 @@ max_len_of() {
         fuzz_pem) echo 16384 ;;
         fuzz_der) echo 16384 ;;
         fuzz_private_key) echo 8192 ;;
+        fuzz_bundle) echo 32768 ;;
+        fuzz_csr) echo 8192 ;;
+        fuzz_chain) echo 16384 ;;
     esac
 }
 dict_of() {
     case "$1" in
-        fuzz_pem|fuzz_private_key) echo "-dict=test/fuzz/pem.dict" ;;
+        fuzz_pem|fuzz_private_key|fuzz_bundle|fuzz_csr) echo "-dict=test/fuzz/pem.dict" ;;
         *) echo "" ;;
     esac
 }

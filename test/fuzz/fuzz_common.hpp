@@ -55,6 +55,33 @@ inline void check_info(const CertificateInfo& info) {
     if (info.pem_content.rfind("-----BEGIN CERTIFICATE-----\n", 0) != 0) fail("pem_content has no CERTIFICATE header");
 }
 
+// Well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points
+// above U+10FFFF).
+inline bool valid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t n = 0;
+        std::uint32_t cp = 0;
+        if (c < 0x80) { ++i; continue; }
+        if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1Fu; }
+        else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0Fu; }
+        else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07u; }
+        else return false;
+        if (i + n >= s.size()) return false;
+        for (std::size_t k = 1; k <= n; ++k) {
+            const auto d = static_cast<unsigned char>(s[i + k]);
+            if ((d & 0xC0u) != 0x80u) return false;
+            cp = (cp << 6) | (d & 0x3Fu);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return false;
+        }
+        i += n + 1;
+    }
+    return true;
+}
+
 inline std::string_view as_view(const std::uint8_t* data, std::size_t size) {
     return {reinterpret_cast<const char*>(data), size};
 }

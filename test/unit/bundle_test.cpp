@@ -152,6 +152,17 @@ TEST(BundleReader, MalformedItemNamesItsOrdinality) {
     expect_error(ErrorKind::Malformed, [&] { read_all("", false); }, "empty");
 }
 
+// Found by fuzz_bundle: a DER certificate whose notAfter is not a valid time
+// passed pass 1 (index_issuers) and was refused only by pass 2 (next), after
+// the import had started writing rows. Pass 1 must refuse it.
+TEST(BundleReader, Pass1RefusesAnInvalidDate) {
+    const std::string der = read_file(source_path("test/fuzz/regressions/finding-bundle-pass1-accepts-invalid-notafter.der"));
+    BundleReader reader(der, false, {});
+    const std::string msg = expect_error(ErrorKind::Malformed, [&] { reader.index_issuers(); }, "pass 1");
+    EXPECT_EQ(msg.rfind("bundle item 1: certificate has an invalid notAfter date", 0), 0u) << msg;
+    expect_error(ErrorKind::Malformed, [&] { parse_der(der); }, "parse_der");
+}
+
 TEST(BundleReader, PrivateKeysRefusedWithTheUsualMessage) {
     const std::string with_key = fixture("root.pem") + fixture("leaf-with-key.pem");
     const std::string bundle_msg =

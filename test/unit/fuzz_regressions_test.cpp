@@ -1,8 +1,10 @@
 // Replays every input saved under test/fuzz/regressions/ (crashes, leaks and
 // timeouts found by the libFuzzer targets, plus a few minimized inputs that
-// reach deep parser code) through parse_pem and parse_der. Each must either
-// parse or throw netbox_ssl::Error, and leave OpenSSL's error queue empty;
-// so the normal unit suite keeps every fuzzing finding fixed without clang.
+// reach deep parser code) through parse_pem and parse_der, the bundle reader
+// (as text and as bytes) and the CSR parser. Each must either parse or throw
+// netbox_ssl::Error, and leave OpenSSL's error queue empty; a bundle whose
+// pass 1 succeeds must not fail in pass 2. So the normal unit suite keeps
+// every fuzzing finding fixed without clang.
 #include <gtest/gtest.h>
 
 #include <openssl/err.h>
@@ -14,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "core/bundle_reader.hpp"
+#include "core/csr.hpp"
 #include "test_support.hpp"
 
 namespace netbox_ssl::test {
@@ -61,6 +65,32 @@ TEST(FuzzRegressions, EveryInputParsesOrThrowsError) {
         expect_parses_or_error([&] { parse_der(bytes); }, name + " via parse_der");
         expect_parses_or_error([&] { parse_pem(bytes, ascii); }, name + " via parse_pem(ascii_only)");
         expect_parses_or_error([&] { parse_der(bytes, ascii); }, name + " via parse_der(ascii_only)");
+        expect_parses_or_error([&] { parse_csr_pem(bytes); }, name + " via parse_csr_pem");
+        expect_parses_or_error([&] { parse_csr_der(bytes); }, name + " via parse_csr_der");
+        for (const bool text : {true, false}) {
+            const std::string what = name + " via BundleReader(text=" + (text ? "true" : "false") + ")";
+            bool indexed = false;
+            expect_parses_or_error(
+                [&] {
+                    BundleReader reader(bytes, text, {});
+                    reader.index_issuers();
+                    indexed = true;
+                    CertificateInfo info;
+                    while (reader.next(info)) {
+                    }
+                },
+                what);
+            if (indexed) {
+                // Pass 1 accepted the bundle: pass 2 must not refuse an item.
+                EXPECT_NO_THROW({
+                    BundleReader reader(bytes, text, {});
+                    reader.index_issuers();
+                    CertificateInfo info;
+                    while (reader.next(info)) {
+                    }
+                }) << what;
+            }
+        }
     }
 }
 
