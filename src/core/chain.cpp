@@ -525,6 +525,23 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
     result.status = rc < 0 ? ChainStatus::Unknown : status_for(error);
     if (rc == 0 && error == X509_V_OK) result.status = ChainStatus::Unknown;
     result.depth = error_depth < 0 ? 0 : error_depth;
+    if (rc == 0 && error == X509_V_ERR_UNSPECIFIED) {
+        // OpenSSL reports a public key it cannot decode (e.g. an EC point
+        // off the curve) as an unspecified error; that is a defect of the
+        // certificate, not of the verifier, so it is `invalid`.
+        const int n = chain ? sk_X509_num(chain.get()) : 1;
+        for (int depth = 0; depth < n; ++depth) {
+            const bool undecodable = X509_get0_pubkey(cert_at(depth)) == nullptr;
+            ERR_clear_error();
+            if (undecodable) {
+                result.status = ChainStatus::Invalid;
+                result.depth = depth;
+                result.message = "Certificate at depth " + std::to_string(depth) + " (" + subject_text(cert_at(depth)) +
+                                 ") has a public key that cannot be decoded.";
+                return result;
+            }
+        }
+    }
     const char* reason = X509_verify_cert_error_string(error);
     std::string what = reason != nullptr ? reason : "verification failed";
     if (result.status == ChainStatus::HostnameMismatch) {

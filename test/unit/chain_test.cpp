@@ -242,5 +242,21 @@ TEST(ChainOnline, RealSiteChainsAreValidAtTheirTimes) {
     EXPECT_EQ(cases, 278);
 }
 
+// Found by fuzz_chain: a leaf whose EC public key does not decode made
+// OpenSSL report an unspecified error, which came out as `unknown` (meant
+// for verifier failures unrelated to the input). It is a defect of the
+// certificate, so `invalid`, naming the certificate.
+TEST(ChainValidate, UndecodablePublicKeyIsInvalidNotUnknown) {
+    const std::string input = read_file(source_path("test/fuzz/regressions/finding-chain-undecodable-leaf-key-gives-unknown.der"));
+    CertificateSet leaf;
+    leaf.add_der(input);
+    CertificateSet anchors = pem_set({"root.pem", "self-signed.pem"});
+    CertificateSet pool = pem_set({"intermediate.pem"});
+    const ChainValidator v(anchors, pool);
+    const ChainResult r = v.validate(leaf, CertificateSet{}, at(k2200));
+    EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
+    EXPECT_NE(r.message.find("public key that cannot be decoded"), std::string::npos) << r.message;
+}
+
 }  // namespace
 }  // namespace netbox_ssl::test
