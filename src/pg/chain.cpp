@@ -2,9 +2,9 @@
 // ssl_validate_chain, ssl_validate_all and ssl_trust_anchor_load).
 //
 // Same shape as certificate_input.cpp: arguments are read and detoasted
-// before any C++ object exists, the core runs inside run_chain_core() which
-// catches everything into plain storage, and only after the C++ scope has
-// closed do we ereport or build Datums. Memory handed out of the C++ scope is
+// before any C++ object exists, the core runs inside run_core()
+// (pg/core_call.hpp), which catches everything into plain storage, and only
+// after the C++ scope has closed do we ereport or build Datums. Memory handed out of the C++ scope is
 // palloc'd with MCXT_ALLOC_NO_OOM, so nothing in it can longjmp.
 //
 // The trust store is cached for the life of the backend: while the anchors
@@ -16,6 +16,7 @@
 #include "core/encoding.hpp"
 
 #include "pg/adapter.hpp"
+#include "pg/core_call.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -38,31 +39,9 @@ PG_FUNCTION_INFO_V1(ssl_chain_split_pem);
 
 namespace {
 
-struct ChainFailure {
-    netbox_ssl::ErrorKind kind = netbox_ssl::ErrorKind::Internal;
-    bool out_of_memory = false;
-    char message[512] = {};
-};
-
-template <typename Fn>
-bool run_chain_core(ChainFailure* failure, Fn&& fn) noexcept {
-    try {
-        fn();
-        return true;
-    } catch (const netbox_ssl::Error& e) {
-        failure->kind = e.kind();
-        snprintf(failure->message, sizeof failure->message, "%s", e.what());
-    } catch (const std::bad_alloc&) {
-        failure->out_of_memory = true;
-    } catch (const std::exception& e) {
-        snprintf(failure->message, sizeof failure->message, "chain validation failed: %s", e.what());
-    } catch (...) {
-        snprintf(failure->message, sizeof failure->message, "chain validation failed unexpectedly");
-    }
-    return false;
-}
-
-[[noreturn]] void raise_chain_failure(const ChainFailure* f) {
+// Raised without the detail and hint raise_core_error adds for certificate
+// input: chain failures are about the anchors and pool, not one input.
+[[noreturn]] void raise_chain_failure(const CoreFailure* f) {
     using netbox_ssl::ErrorKind;
     if (f->out_of_memory) {
         ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory while validating a chain")));
@@ -206,8 +185,8 @@ extern "C" Datum ssl_chain_verify(PG_FUNCTION_ARGS) {
     int nchain = 0;
     text** chain_items = nullptr;
 
-    ChainFailure failure;
-    const bool ok = run_chain_core(&failure, [&] {
+    CoreFailure failure;
+    const bool ok = run_core(&failure, [&] {
         const netbox_ssl::ChainValidator& validator = validator_for(anchors, pool);
         netbox_ssl::CertificateSet leaf_set;
         leaf_set.add_pem(std::string_view(leaf.data, leaf.len));
@@ -253,8 +232,8 @@ extern "C" Datum ssl_chain_split_pem(PG_FUNCTION_ARGS) {
 
     int count = 0;
     bytea** items = nullptr;
-    ChainFailure failure;
-    const bool ok = run_chain_core(&failure, [&] {
+    CoreFailure failure;
+    const bool ok = run_core(&failure, [&] {
         netbox_ssl::CertificateSet set;  // decodes each block: bad DER is refused here
         const std::vector<netbox_ssl::PemBlock> blocks = netbox_ssl::split_pem(std::string_view(pem.data, pem.len));
         items = static_cast<bytea**>(alloc_or_throw(sizeof(bytea*) * (blocks.size() + 1)));

@@ -1,7 +1,7 @@
 // Calling the C++ core from an entry point: run_core catches every exception
 // into plain storage (CoreFailure); once the C++ scope is left, the caller
 // raises it with raise_core_error. Shared by certificate_input.cpp,
-// bundle.cpp and csr.cpp.
+// bundle.cpp, csr.cpp and chain.cpp.
 #pragma once
 
 #include "core/certificate.hpp"
