@@ -22,8 +22,20 @@ DATA = $(wildcard src/sql/netbox_ssl--*.sql)
 PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
 
 REGRESS = parse parallel import janus errors bad_input transactions schema lifecycle privileges upgrade acme ownership observation outbox expiry_scan chain bundle csr authorities compliance ari host_lookup
+
+REGRESS += sec_dos
+
+REGRESS += sec_outbox
+
+REGRESS += sec_history
+
+REGRESS += sec_chain sec_keylog
+
 REGRESS_OPTS = --inputdir=.
 ISOLATION = renew_race lifecycle_race observation_race outbox_claim outbox_subscribe anchor_load_race bundle_race compliance_race
+
+ISOLATION += renew_delete_race
+
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
 
 PG_CONFIG ?= pg_config
