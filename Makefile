@@ -31,10 +31,16 @@ REGRESS += sec_history
 
 REGRESS += sec_chain sec_keylog
 
+REGRESS += netbox_format
+
+REGRESS += netbox_bridge
+
 REGRESS_OPTS = --inputdir=.
 ISOLATION = renew_race lifecycle_race observation_race outbox_claim outbox_subscribe anchor_load_race bundle_race compliance_race
 
 ISOLATION += renew_delete_race
+
+ISOLATION += netbox_race
 
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
 
