@@ -428,8 +428,7 @@ COMMENT ON FUNCTION @extschema@.ssl_match_authorities() IS
 CREATE OR REPLACE FUNCTION @extschema@.ssl_csr_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    allowed boolean;
-    certificate_key text;
+    allowed boolean; certificate_key text;
 BEGIN
     IF (NEW.id, NEW.fingerprint_sha256, NEW.subject, NEW.common_name, NEW.sans, NEW.algorithm, NEW.key_size,
         NEW.spki_sha256, NEW.signature_algorithm, NEW.signature_valid, NEW.pem, NEW.created_at)
