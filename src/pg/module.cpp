@@ -1,6 +1,9 @@
 // Module registration and the extension's settings.
 #include "pg/adapter.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 extern "C" {
 #include "access/xact.h"
 #include "miscadmin.h"
@@ -56,7 +59,7 @@ int slot_of(text* name) {
 void clear_switches_at_xact_end(XactEvent event, void* arg) {
     (void)arg;
     (void)event;
-    for (InternalSwitch& s : switches) s = InternalSwitch{};
+    std::fill(std::begin(switches), std::end(switches), InternalSwitch{});
 }
 
 void clear_switches_at_subxact_abort(SubXactEvent event, SubTransactionId my_subid, SubTransactionId parent_subid,
@@ -66,9 +69,9 @@ void clear_switches_at_subxact_abort(SubXactEvent event, SubTransactionId my_sub
     if (event != SUBXACT_EVENT_ABORT_SUB) return;
     // Subtransaction ids grow within a transaction: a switch set at my_subid
     // or later was set inside the aborting subtransaction.
-    for (InternalSwitch& s : switches) {
-        if (s.set && s.subid >= my_subid) s = InternalSwitch{};
-    }
+    std::replace_if(
+        std::begin(switches), std::end(switches),
+        [my_subid](const InternalSwitch& s) { return s.set && s.subid >= my_subid; }, InternalSwitch{});
 }
 
 bool expiry_days_consistent(int warning, int critical) { return warning >= critical; }
