@@ -23,11 +23,12 @@ SELECT id, common_name, status, tenant, private_key_location, sans FROM ssl_cert
 SELECT certificate_id, event_type, old_status, new_status, related_certificate_id, description, actor
   FROM ssl_lifecycle_event ORDER BY id;
 
--- The actor comes from netbox_ssl.actor when an application sets it.
+-- The actor is the calling role; netbox_ssl.actor, when an application sets
+-- it, is recorded beside it as on_behalf_of (since 1.5).
 BEGIN;
 SET LOCAL netbox_ssl.actor = 'alice';
 SELECT ssl_import(:'old') AS old_id;
-SELECT e.actor, c.issuer_chain = '' AS no_chain
+SELECT e.actor, e.on_behalf_of, c.issuer_chain = '' AS no_chain
   FROM ssl_lifecycle_event e JOIN ssl_certificate c ON c.id = e.certificate_id
  WHERE c.common_name = 'www.example.com';
 ROLLBACK;

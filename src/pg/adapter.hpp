@@ -15,7 +15,14 @@ extern int netbox_ssl_max_input_bytes;
 extern char* netbox_ssl_actor;
 extern int netbox_ssl_expiry_critical_days;
 extern int netbox_ssl_expiry_warning_days;
-extern char* netbox_ssl_purging_certificate;
+
+// Backend-local switches of the extension's own functions (module.cpp);
+// no setting, cleared at transaction end and when the setting subtransaction
+// aborts. SQL reaches them through ssl_internal_set (no EXECUTE for PUBLIC)
+// and ssl_internal_get.
+enum InternalSwitchSlot { kSwitchPurging = 0, kSwitchMatching = 1, kSwitchMoving = 2, kSwitchCount = 3 };
+void internal_switch_set(InternalSwitchSlot slot, int64 value);
+void internal_switch_clear(InternalSwitchSlot slot);
 
 // A parsed certificate as plain palloc'd PostgreSQL values: what crosses from
 // the C++ core into code that may ereport. Nullable fields are NULL pointers.

@@ -108,7 +108,7 @@ const Plans& plans_for(FunctionCallInfo fcinfo) {
     Oid id_type[1] = {INT8OID};
     plans.lock_old = prepare(
         psprintf("SELECT status, replaced_by, common_name, tenant, private_key_location, fingerprint_sha256 "
-                 "FROM %s.ssl_certificate WHERE id = $1 FOR UPDATE",
+                 "FROM %s.ssl_certificate WHERE id = $1 FOR NO KEY UPDATE",
                  s),
         1, id_type);
 
@@ -205,7 +205,13 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     const Plans& p = plans_for(fcinfo);
 
     // 1. Lock the old row so that concurrent renewals of it serialise; a
-    // loser wakes up to the winner's committed row and fails below.
+    // loser wakes up to the winner's committed row and fails below. FOR NO
+    // KEY UPDATE (since 1.5), not FOR UPDATE: it conflicts with another
+    // renewal or revert and with the FOR SHARE of the assignment target
+    // check, but not with the KEY SHARE that a concurrent statement's event
+    // insert takes for its foreign key. With FOR UPDATE, a multi-row DELETE
+    // of the certificate's assignments still running when the lock was taken
+    // deadlocked against the move below (security item 13).
     Datum id_arg[1] = {Int64GetDatum(old_id)};
     int rc = SPI_execute_plan(p.lock_old, id_arg, nullptr, false, 1);
     if (rc != SPI_OK_SELECT) elog(ERROR, "netbox_ssl: lock failed: %s", SPI_result_code_string(rc));
@@ -267,8 +273,12 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     const int64 new_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
     // 4. Move (not copy) every assignment: one statement, ids unchanged.
+    // The renewal's own move logs the renewal events below, not
+    // assignment_removed/assignment_added (the history trigger skips it).
     Datum ids[2] = {Int64GetDatum(old_id), Int64GetDatum(new_id)};
+    internal_switch_set(kSwitchMoving, old_id);
     rc = SPI_execute_plan(p.move_assignments, ids, nullptr, false, 0);
+    internal_switch_clear(kSwitchMoving);
     if (rc != SPI_OK_UPDATE) elog(ERROR, "netbox_ssl: moving assignments failed: %s", SPI_result_code_string(rc));
     const int64 moved = static_cast<int64>(SPI_processed);
 
