@@ -18,7 +18,14 @@ OBJS = \
 	src/pg/chain.o \
 	src/pg/bundle.o \
 	src/pg/csr.o
-DATA = $(wildcard src/sql/netbox_ssl--*.sql)
+# The full install script of the current version is generated from one SQL
+# source per concept (src/sql/concepts/, concatenated in file-name order), so
+# CREATE EXTENSION runs one script. netbox_ssl--1.0.sql and the upgrade
+# scripts stay for existing installations (and CREATE EXTENSION ... VERSION).
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" netbox_ssl.control)
+CONCEPT_SQL := $(sort $(wildcard src/sql/concepts/*.sql))
+DATA_built = netbox_ssl--$(EXTVERSION).sql
+DATA = $(filter-out src/sql/netbox_ssl--$(EXTVERSION).sql,$(wildcard src/sql/netbox_ssl--*.sql))
 PGFILEDESC = "netbox_ssl - TLS certificate inventory with atomic renewals"
 
 REGRESS = parse parallel import janus errors bad_input transactions schema lifecycle privileges upgrade acme ownership observation outbox expiry_scan chain bundle csr authorities compliance ari host_lookup
@@ -57,3 +64,9 @@ override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+netbox_ssl--$(EXTVERSION).sql: $(CONCEPT_SQL) netbox_ssl.control Makefile
+	{ printf '%s\n' '-- netbox_ssl $(EXTVERSION): generated from src/sql/concepts/ by the Makefile; do not edit.' \
+	    '\echo Use "CREATE EXTENSION netbox_ssl" to load this file. \quit'; \
+	  for f in $(CONCEPT_SQL); do printf '\n-- ==== %s ====\n\n' "$$f"; cat "$$f"; done; } >$@.tmp
+	mv $@.tmp $@

@@ -83,6 +83,13 @@ if [ "$n_bad" -gt 0 ]; then
 fi
 if [ $((n_ok + n_bad)) -eq 0 ]; then tail -30 build/installcheck.log; fail 1 "installcheck did not run"; fi
 
+section "schema identity (test/schema/identity.sh: fresh install = 1.0 + updates)"
+if bash test/schema/identity.sh >build/schema_identity.log 2>&1; then
+    tail -1 build/schema_identity.log; pass 1
+else
+    head -60 build/schema_identity.log; fail 1 "schema identity (see build/schema_identity.log)"
+fi
+
 section "application example (examples/janus.py, psycopg)"
 createdb example_app
 first=$(PGDATABASE=example_app /usr/bin/python3 examples/janus.py test/fixtures/janus-old.pem test/fixtures/janus-new.pem 2>&1)

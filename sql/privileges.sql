@@ -40,7 +40,7 @@ SELECT p.oid::regprocedure AS function,
   FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'netbox_ssl')
    AND p.prorettype <> 'trigger'::regtype
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 
 -- A role with no grant: parsing only.
 SET ROLE nbs_plain;

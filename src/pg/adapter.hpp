@@ -1,6 +1,6 @@
 // Shared declarations of the PostgreSQL adapter. This directory is the only
 // place that includes PostgreSQL headers; see
-// ../shared/design/cpp-postgres-boundary.md for the rules followed here.
+// docs/cpp-postgres-boundary.md for the rules followed here.
 #pragma once
 
 extern "C" {

@@ -1,0 +1,643 @@
+-- Every trigger, with its trigger function, grouped by table.
+-- PostgreSQL fires the triggers of one event in name order (BEFORE before
+-- AFTER); docs/architecture.md lists them in firing order with the reason
+-- each exists. Trigger functions are not callable by users (EXECUTE revoked).
+
+-- ----------------------------------------------------------------------
+-- Triggers on ssl_certificate
+-- ----------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.ssl_certificate_carry_note() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    UPDATE @extschema@.ssl_certificate s
+       SET renewal_instructions = NEW.renewal_instructions
+     WHERE s.id = NEW.replaced_by AND s.renewal_instructions IS NULL;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_certificate_carry_note() IS 'Trigger function: copies a replaced certificate''s renewal_instructions to its successor when the successor has none.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_carry_note() FROM PUBLIC;
+
+CREATE TRIGGER ssl_certificate_carry_note AFTER UPDATE OF status ON @extschema@.ssl_certificate FOR EACH ROW WHEN (((new.status = 'replaced'::text) AND (old.status IS DISTINCT FROM 'replaced'::text) AND (new.renewal_instructions IS NOT NULL))) EXECUTE FUNCTION @extschema@.ssl_certificate_carry_note();
+
+COMMENT ON TRIGGER ssl_certificate_carry_note ON @extschema@.ssl_certificate IS 'Carries the renewal note to the successor of a renewal.';
+
+CREATE FUNCTION @extschema@.ssl_certificate_detect_acme() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET enable_seqscan TO 'on'
+    SET jit TO 'off'
+    AS $$
+BEGIN
+    NEW.acme_provider := (SELECT a.provider
+                            FROM @extschema@.ssl_acme_issuer AS a
+                           WHERE (a.issuer_org IS NULL OR NEW.issuer_org LIKE a.issuer_org)
+                             AND (a.issuer_cn IS NULL OR NEW.issuer_cn LIKE a.issuer_cn)
+                           ORDER BY a.builtin, (a.issuer_org IS NOT NULL AND a.issuer_cn IS NOT NULL) DESC, a.id
+                           LIMIT 1);
+    NEW.is_acme := NEW.acme_provider IS NOT NULL;
+    RETURN NEW;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_certificate_detect_acme() IS 'Trigger function: sets is_acme and acme_provider of a new certificate from ssl_acme_issuer.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_detect_acme() FROM PUBLIC;
+
+CREATE TRIGGER ssl_certificate_detect_acme BEFORE INSERT ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_certificate_detect_acme();
+
+COMMENT ON TRIGGER ssl_certificate_detect_acme ON @extschema@.ssl_certificate IS 'ACME detection at import, whatever path inserts the row.';
+
+CREATE FUNCTION @extschema@.ssl_certificate_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF (NEW.id, NEW.common_name, NEW.subject, NEW.issuer, NEW.serial_number, NEW.fingerprint_sha256,
+        NEW.valid_from, NEW.valid_to, NEW.sans, NEW.algorithm, NEW.key_size, NEW.signature_algorithm,
+        NEW.is_ca, NEW.subject_key_id, NEW.authority_key_id, NEW.spki_sha256, NEW.pem_content,
+        NEW.created_at, NEW.issuer_cn, NEW.issuer_org, NEW.tbs_sha256)
+       IS DISTINCT FROM
+       (OLD.id, OLD.common_name, OLD.subject, OLD.issuer, OLD.serial_number, OLD.fingerprint_sha256,
+        OLD.valid_from, OLD.valid_to, OLD.sans, OLD.algorithm, OLD.key_size, OLD.signature_algorithm,
+        OLD.is_ca, OLD.subject_key_id, OLD.authority_key_id, OLD.spki_sha256, OLD.pem_content,
+        OLD.created_at, OLD.issuer_cn, OLD.issuer_org, OLD.tbs_sha256) THEN
+        RAISE EXCEPTION 'certificate % cannot be edited to hold other certificate data', OLD.id
+            USING ERRCODE = '55000',
+                  HINT = 'Import the new certificate with ssl_import(), or renew with ssl_renew(); only status, replaced_by, tenant, private_key_location and issuer_chain can change.';
+    END IF;
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_certificate_guard() IS 'Trigger function: refuses edits to the parsed certificate fields and maintains updated_at.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_guard() FROM PUBLIC;
+
+CREATE TRIGGER ssl_certificate_guard BEFORE UPDATE ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_certificate_guard();
+
+COMMENT ON TRIGGER ssl_certificate_guard ON @extschema@.ssl_certificate IS 'A row holds one certificate for ever; keeps updated_at current.';
+
+CREATE FUNCTION @extschema@.ssl_certificate_match_authority() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    found_id bigint;
+    found_source text;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.issuing_ca_id IS NULL AND NEW.issuing_ca_source IS NULL THEN
+            SELECT f.authority_id, f.source INTO found_id, found_source
+              FROM @extschema@.ssl_find_authority(NEW.issuer, NEW.authority_key_id, NEW.id) f;
+            NEW.issuing_ca_id := found_id;
+            NEW.issuing_ca_source := found_source;
+        ELSIF NEW.issuing_ca_source IS NULL THEN
+            NEW.issuing_ca_source := 'manual';
+        END IF;
+        RETURN NEW;
+    END IF;
+    -- UPDATE: ssl_match_authorities sets both columns itself.
+    IF current_setting('netbox_ssl_authorities.matching', true) = 'on' THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.issuing_ca_id IS DISTINCT FROM OLD.issuing_ca_id THEN
+        NEW.issuing_ca_source := CASE WHEN NEW.issuing_ca_id IS NULL THEN NULL ELSE 'manual' END;
+    ELSE
+        NEW.issuing_ca_source := OLD.issuing_ca_source;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_certificate_match_authority() IS 'Trigger function: on insert, fills issuing_ca_id and issuing_ca_source (unless given, as in a restore); on update, marks a link set by hand as manual, and clearing it (or deleting the authority) makes the certificate automatic again.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_match_authority() FROM PUBLIC;
+
+CREATE TRIGGER ssl_certificate_match_authority BEFORE INSERT OR UPDATE OF issuing_ca_id, issuing_ca_source ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_certificate_match_authority();
+
+COMMENT ON TRIGGER ssl_certificate_match_authority ON @extschema@.ssl_certificate IS 'Every insert path (ssl_import, ssl_renew, bulk imports, plain INSERT) links the certificate to its authority.';
+
+CREATE FUNCTION @extschema@.ssl_certificate_status_event() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF NEW.status = OLD.status OR EXISTS (
+        SELECT 1 FROM @extschema@.ssl_lifecycle_event e
+         WHERE e.certificate_id = NEW.id AND e.occurred_at = now()
+           AND e.old_status = OLD.status AND e.new_status = NEW.status) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO @extschema@.ssl_lifecycle_event
+        (certificate_id, event_type, old_status, new_status, related_certificate_id, description)
+    VALUES (NEW.id,
+            CASE WHEN NEW.status IN ('expired', 'revoked', 'archived') THEN NEW.status ELSE 'status_changed' END,
+            OLD.status, NEW.status,
+            coalesce(NEW.replaced_by, OLD.replaced_by),
+            format('Status changed from %s to %s', OLD.status, NEW.status));
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_certificate_status_event() IS 'Trigger function: logs expired, revoked, archived or status_changed for every status change.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_status_event() FROM PUBLIC;
+
+CREATE TRIGGER ssl_certificate_status_event AFTER UPDATE OF status ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_certificate_status_event();
+
+COMMENT ON TRIGGER ssl_certificate_status_event ON @extschema@.ssl_certificate IS 'Every status change leaves exactly one lifecycle event.';
+
+CREATE FUNCTION @extschema@.ssl_certificate_status_guard() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    successor_status text;
+    allowed boolean;
+BEGIN
+    IF NEW.status = OLD.status THEN
+        IF NEW.replaced_by IS DISTINCT FROM OLD.replaced_by THEN
+            RAISE EXCEPTION 'certificate %''s replaced_by can only change with its status', OLD.id
+                USING ERRCODE = '55000',
+                      HINT = 'Renewals set it (ssl_renew); ssl_revert_renewal clears it.';
+        END IF;
+        RETURN NEW;
+    END IF;
+    allowed := CASE OLD.status
+                   WHEN 'pending'  THEN NEW.status IN ('active', 'expired', 'revoked')
+                   WHEN 'active'   THEN NEW.status IN ('expired', 'replaced', 'revoked')
+                   WHEN 'expired'  THEN NEW.status IN ('replaced', 'revoked', 'archived')
+                   WHEN 'replaced' THEN NEW.status IN ('archived', 'active', 'expired')
+                   WHEN 'revoked'  THEN NEW.status IN ('archived')
+                   ELSE false
+               END;
+    IF NOT allowed THEN
+        RAISE EXCEPTION 'certificate % cannot change status from % to %', OLD.id, OLD.status, NEW.status
+            USING ERRCODE = '55000',
+                  HINT = 'Allowed: pending to active, expired or revoked; active to expired, replaced or revoked; expired to replaced, revoked or archived; replaced to archived (or back, through ssl_revert_renewal); revoked to archived.';
+    END IF;
+    IF NEW.status = 'replaced' AND NEW.replaced_by IS NULL THEN
+        RAISE EXCEPTION 'certificate % can only become replaced with replaced_by set to its successor', OLD.id
+            USING ERRCODE = '55000', HINT = 'Use ssl_renew(), which sets both.';
+    END IF;
+    IF OLD.status = 'replaced' THEN
+        IF NEW.status IN ('active', 'expired') THEN
+            -- Undoing a renewal: only once the successor has been taken out.
+            SELECT c.status INTO successor_status FROM @extschema@.ssl_certificate c WHERE c.id = OLD.replaced_by;
+            IF successor_status IS DISTINCT FROM 'revoked' THEN
+                RAISE EXCEPTION 'certificate % was replaced by certificate %, which is still %', OLD.id, OLD.replaced_by, successor_status
+                    USING ERRCODE = '55000',
+                          HINT = format('Undo the renewal with ssl_revert_renewal(%s).', OLD.replaced_by);
+            END IF;
+        END IF;
+        NEW.replaced_by := NULL;  -- set exactly while replaced
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_certificate_status_guard() IS 'Trigger function: enforces the status state machine (55000 naming both statuses) and keeps replaced_by set exactly while a certificate is replaced.';
+
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_status_guard() FROM PUBLIC;
+
+CREATE TRIGGER ssl_certificate_status_guard BEFORE UPDATE OF status, replaced_by ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_certificate_status_guard();
+
+COMMENT ON TRIGGER ssl_certificate_status_guard ON @extschema@.ssl_certificate IS 'Plain UPDATEs obey the lifecycle too.';
+
+CREATE FUNCTION @extschema@.ssl_compliance_result_cleanup() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'ssl_certificate' THEN
+        DELETE FROM @extschema@.ssl_compliance_result r USING old_rows o WHERE r.certificate_id = o.id;
+    ELSE
+        DELETE FROM @extschema@.ssl_compliance_result r USING old_rows o WHERE r.policy_id = o.id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_compliance_result_cleanup() IS 'Trigger function: deletes the stored compliance results of deleted certificates or policies, set-based.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_compliance_result_cleanup() FROM PUBLIC;
+
+CREATE TRIGGER ssl_compliance_result_cleanup AFTER DELETE ON @extschema@.ssl_certificate REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_compliance_result_cleanup();
+
+COMMENT ON TRIGGER ssl_compliance_result_cleanup ON @extschema@.ssl_certificate IS 'A purged certificate leaves no compliance results.';
+
+CREATE FUNCTION @extschema@.ssl_csr_link_certificate() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    UPDATE @extschema@.ssl_csr r
+       SET status = 'issued', resulting_certificate_id = n.id
+      FROM (SELECT DISTINCT ON (spki_sha256) id, spki_sha256 FROM new_rows ORDER BY spki_sha256, id) n
+     WHERE r.spki_sha256 = n.spki_sha256
+       AND r.status IN ('pending', 'approved');
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_csr_link_certificate() IS 'Trigger function: marks every pending or approved request for the key (spki_sha256) of a newly inserted certificate issued, linking the certificate (the lowest new id when one statement inserts several for that key).';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_csr_link_certificate() FROM PUBLIC;
+
+CREATE TRIGGER ssl_csr_link_certificate AFTER INSERT ON @extschema@.ssl_certificate REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_csr_link_certificate();
+
+COMMENT ON TRIGGER ssl_csr_link_certificate ON @extschema@.ssl_certificate IS 'Links imported certificates to the open requests for their key.';
+
+-- ----------------------------------------------------------------------
+-- Triggers on ssl_assignment
+-- ----------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.ssl_assignment_check_target() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    bad_id bigint;
+    bad_status text;
+    successor bigint;
+    next_id bigint;
+BEGIN
+    SELECT c.id, c.status, c.replaced_by INTO bad_id, bad_status, successor
+      FROM (SELECT DISTINCT certificate_id FROM new_rows) w
+      JOIN @extschema@.ssl_certificate c ON c.id = w.certificate_id
+     WHERE c.status IN ('replaced', 'revoked', 'archived')
+     ORDER BY c.id LIMIT 1;
+    IF bad_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF bad_status <> 'replaced' THEN
+        RAISE EXCEPTION 'certificate % is %, so assignments cannot be added to it', bad_id, bad_status
+            USING ERRCODE = '55000';
+    END IF;
+    FOR hop IN 1..1000 LOOP
+        SELECT c.replaced_by INTO next_id FROM @extschema@.ssl_certificate c
+         WHERE c.id = successor AND c.status = 'replaced';
+        EXIT WHEN next_id IS NULL;
+        successor := next_id;
+    END LOOP;
+    RAISE EXCEPTION 'certificate % was replaced, so assignments cannot be added to it', bad_id
+        USING ERRCODE = '55000',
+              HINT = format('Assign certificate %s, which replaced it.', successor);
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_assignment_check_target() IS 'Trigger function: refuses assignments written for a replaced, revoked or archived certificate (for a replaced one, naming the certificate that replaced it).';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_assignment_check_target() FROM PUBLIC;
+
+CREATE TRIGGER ssl_assignment_check_target_insert AFTER INSERT ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_check_target();
+
+COMMENT ON TRIGGER ssl_assignment_check_target_insert ON @extschema@.ssl_assignment IS 'No assignment is added to a replaced certificate, even when inserted concurrently with ssl_renew.';
+
+CREATE TRIGGER ssl_assignment_check_target_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_check_target();
+
+COMMENT ON TRIGGER ssl_assignment_check_target_update ON @extschema@.ssl_assignment IS 'No assignment is moved onto a replaced certificate.';
+
+CREATE FUNCTION @extschema@.ssl_assignment_history() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET enable_seqscan TO 'off'
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO @extschema@.ssl_lifecycle_event (certificate_id, event_type, object_type, object_id, description)
+        SELECT n.certificate_id, 'assignment_added', n.object_type, n.object_id,
+               format('Assigned to %s %s', n.object_type, n.object_id)
+          FROM new_rows n
+         WHERE EXISTS (SELECT 1 FROM @extschema@.ssl_lifecycle_event e WHERE e.certificate_id = n.certificate_id)
+         ORDER BY n.id;
+    ELSE
+        INSERT INTO @extschema@.ssl_lifecycle_event (certificate_id, event_type, object_type, object_id, description)
+        SELECT o.certificate_id, 'assignment_removed', o.object_type, o.object_id,
+               format('Unassigned from %s %s', o.object_type, o.object_id)
+          FROM old_rows o
+         WHERE EXISTS (SELECT 1 FROM @extschema@.ssl_lifecycle_event e WHERE e.certificate_id = o.certificate_id)
+         ORDER BY o.id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_assignment_history() IS 'Trigger function: logs assignment_added and assignment_removed, set-based, for certificates that have a history (so a pg_dump restore does not log restored rows twice). Moves by ssl_renew and ssl_revert_renewal are updates and log only their renewal events.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_assignment_history() FROM PUBLIC;
+
+CREATE TRIGGER ssl_assignment_history_delete AFTER DELETE ON @extschema@.ssl_assignment REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_history();
+
+COMMENT ON TRIGGER ssl_assignment_history_delete ON @extschema@.ssl_assignment IS 'Logs assignment_removed on the certificate, naming the object.';
+
+CREATE TRIGGER ssl_assignment_history_insert AFTER INSERT ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_history();
+
+COMMENT ON TRIGGER ssl_assignment_history_insert ON @extschema@.ssl_assignment IS 'Logs assignment_added on the certificate, naming the object.';
+
+-- ----------------------------------------------------------------------
+-- Triggers on ssl_lifecycle_event
+-- ----------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.ssl_lifecycle_event_append_only() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    purging text := current_setting('netbox_ssl.purging_certificate', true);
+BEGIN
+    -- ssl_purge_certificate may remove one certificate's events, and unlink
+    -- other events from it.
+    IF purging IS NOT NULL AND purging <> '' THEN
+        IF TG_OP = 'DELETE' AND OLD.certificate_id::text = purging THEN
+            RETURN OLD;
+        END IF;
+        IF TG_OP = 'UPDATE' AND OLD.related_certificate_id::text = purging AND NEW.related_certificate_id IS NULL
+           AND (NEW.id, NEW.certificate_id, NEW.event_type, NEW.occurred_at, NEW.old_status, NEW.new_status,
+                NEW.description, NEW.actor, NEW.object_type, NEW.object_id)
+               IS NOT DISTINCT FROM
+               (OLD.id, OLD.certificate_id, OLD.event_type, OLD.occurred_at, OLD.old_status, OLD.new_status,
+                OLD.description, OLD.actor, OLD.object_type, OLD.object_id) THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'lifecycle events are append-only; event % cannot be %', OLD.id,
+        CASE TG_OP WHEN 'DELETE' THEN 'deleted' ELSE 'changed' END
+        USING ERRCODE = '55000',
+              HINT = 'To remove a certificate with its history, an administrator calls ssl_purge_certificate(id).';
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_lifecycle_event_append_only() IS 'Trigger function: refuses updates and deletes of lifecycle events, except the ones ssl_purge_certificate makes.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_lifecycle_event_append_only() FROM PUBLIC;
+
+CREATE TRIGGER ssl_lifecycle_event_append_only BEFORE DELETE OR UPDATE ON @extschema@.ssl_lifecycle_event FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_lifecycle_event_append_only();
+
+COMMENT ON TRIGGER ssl_lifecycle_event_append_only ON @extschema@.ssl_lifecycle_event IS 'History is append-only.';
+
+CREATE FUNCTION @extschema@.ssl_outbox_publish() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET enable_seqscan TO 'off'
+    AS $$
+DECLARE
+    sent bigint;
+BEGIN
+    WITH published AS (
+        INSERT INTO @extschema@.ssl_outbox (id, certificate_id, event_type, payload)
+        SELECT n.id, n.certificate_id, n.event_type,
+               jsonb_build_object(
+                   'id', n.id,
+                   'certificate_id', n.certificate_id,
+                   'type', left(n.event_type, 200),
+                   'old_status', left(n.old_status, 200),
+                   'new_status', left(n.new_status, 200),
+                   'related_certificate_id', n.related_certificate_id,
+                   'common_name', left(c.common_name, 200),
+                   'actor', left(n.actor, 200),
+                   'occurred_at', to_char(n.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                   'threshold', CASE WHEN n.event_type = 'expiring' THEN
+                                    (SELECT a.threshold FROM @extschema@.ssl_expiry_alert a WHERE a.event_id = n.id) END,
+                   'truncated', coalesce(greatest(length(n.event_type), length(n.old_status), length(n.new_status),
+                                                  length(c.common_name), length(n.actor)) > 200, false))
+          FROM new_rows n
+          LEFT JOIN @extschema@.ssl_certificate c ON c.id = n.certificate_id
+         WHERE n.occurred_at >= now()
+         ORDER BY n.id
+        RETURNING id, payload
+    ), queued AS (
+        INSERT INTO @extschema@.ssl_outbox_delivery (consumer, outbox_id)
+        SELECT s.name, p.id FROM published p CROSS JOIN @extschema@.ssl_outbox_consumer s
+    )
+    SELECT count(pg_notify('ssl_lifecycle', p.payload::text)) INTO sent FROM published p;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_outbox_publish() IS 'Trigger function: copies new lifecycle events (those dated at or after the transaction start) into ssl_outbox, queues them for every consumer and sends NOTIFY ssl_lifecycle with the JSON payload; all in the writing transaction.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_outbox_publish() FROM PUBLIC;
+
+CREATE TRIGGER ssl_lifecycle_event_outbox AFTER INSERT ON @extschema@.ssl_lifecycle_event REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_outbox_publish();
+
+COMMENT ON TRIGGER ssl_lifecycle_event_outbox ON @extschema@.ssl_lifecycle_event IS 'Every new event reaches the outbox and a NOTIFY in the same transaction, whichever path wrote it; a rollback publishes nothing.';
+
+-- ----------------------------------------------------------------------
+-- Triggers on ssl_csr
+-- ----------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.ssl_csr_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    allowed boolean;
+BEGIN
+    IF (NEW.id, NEW.fingerprint_sha256, NEW.subject, NEW.common_name, NEW.sans, NEW.algorithm, NEW.key_size,
+        NEW.spki_sha256, NEW.signature_algorithm, NEW.signature_valid, NEW.pem, NEW.created_at)
+       IS DISTINCT FROM
+       (OLD.id, OLD.fingerprint_sha256, OLD.subject, OLD.common_name, OLD.sans, OLD.algorithm, OLD.key_size,
+        OLD.spki_sha256, OLD.signature_algorithm, OLD.signature_valid, OLD.pem, OLD.created_at) THEN
+        RAISE EXCEPTION 'certificate request % cannot be edited to hold other request data', OLD.id
+            USING ERRCODE = '55000',
+                  HINT = 'Import the new request with ssl_import_csr(); only status, resulting_certificate_id, tenant, requested_by and notes can change.';
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        allowed := CASE OLD.status
+                       WHEN 'pending'  THEN NEW.status IN ('approved', 'rejected', 'issued', 'expired')
+                       WHEN 'approved' THEN NEW.status IN ('issued', 'rejected', 'expired')
+                       ELSE false
+                   END;
+        IF NOT allowed THEN
+            RAISE EXCEPTION 'certificate request % cannot change status from % to %', OLD.id, OLD.status, NEW.status
+                USING ERRCODE = '55000',
+                      HINT = 'Allowed: pending to approved, rejected, issued or expired; approved to issued, rejected or expired. rejected, issued and expired are final.';
+        END IF;
+        IF (NEW.status = 'issued') <> (NEW.resulting_certificate_id IS NOT NULL) THEN
+            RAISE EXCEPTION 'certificate request % can only become issued together with resulting_certificate_id', OLD.id
+                USING ERRCODE = '55000',
+                      HINT = 'Importing the certificate for the request''s key (ssl_import) does both.';
+        END IF;
+    ELSIF NEW.resulting_certificate_id IS DISTINCT FROM OLD.resulting_certificate_id THEN
+        RAISE EXCEPTION 'certificate request %''s resulting_certificate_id can only change with its status', OLD.id
+            USING ERRCODE = '55000';
+    END IF;
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_csr_guard() IS 'Trigger function: refuses edits to the parsed request fields, enforces the request status machine (55000) and maintains updated_at.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_csr_guard() FROM PUBLIC;
+
+CREATE TRIGGER ssl_csr_guard BEFORE UPDATE ON @extschema@.ssl_csr FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_csr_guard();
+
+COMMENT ON TRIGGER ssl_csr_guard ON @extschema@.ssl_csr IS 'Plain UPDATEs obey the request lifecycle too.';
+
+-- ----------------------------------------------------------------------
+-- Triggers on ssl_certificate_authority
+-- ----------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.ssl_certificate_authority_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+BEGIN
+    IF NEW.issuer_pattern IS NOT NULL THEN
+        BEGIN
+            PERFORM '' ~* NEW.issuer_pattern;
+        EXCEPTION WHEN invalid_regular_expression THEN
+            RAISE EXCEPTION 'issuer_pattern of authority "%" is not a valid regular expression: %', NEW.name, SQLERRM
+                USING ERRCODE = '22023',
+                      HINT = 'Patterns are case-insensitive POSIX regular expressions matched with ~* against the issuer DN, e.g. (^|,)O=Example Corp(,|$).';
+        END;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        NEW.updated_at := now();
+    END IF;
+    RETURN NEW;
+END
+$_$;
+
+COMMENT ON FUNCTION @extschema@.ssl_certificate_authority_check() IS 'Trigger function: refuses an issuer_pattern that is not a valid regular expression (22023) and maintains updated_at.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_authority_check() FROM PUBLIC;
+
+CREATE TRIGGER ssl_certificate_authority_check BEFORE INSERT OR UPDATE ON @extschema@.ssl_certificate_authority FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_certificate_authority_check();
+
+COMMENT ON TRIGGER ssl_certificate_authority_check ON @extschema@.ssl_certificate_authority IS 'Patterns must compile; keeps updated_at current.';
+
+-- ----------------------------------------------------------------------
+-- Triggers on ssl_compliance_policy
+-- ----------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.ssl_compliance_policy_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    p jsonb := NEW.parameters;
+    t text := NEW.policy_type;
+    k text;
+    v jsonb;
+    allowed_keys text[];
+    list_key text;
+    names text[];
+    known text[];
+    int_key text;
+BEGIN
+    IF p IS NULL OR jsonb_typeof(p) <> 'object' THEN
+        RAISE EXCEPTION 'parameters of policy "%" must be a JSON object', NEW.name USING ERRCODE = '22023';
+    END IF;
+    allowed_keys := CASE t
+        WHEN 'min_key_size' THEN ARRAY['rsa', 'ecdsa', 'dsa']
+        WHEN 'max_validity_days' THEN ARRAY['max_days']
+        WHEN 'algorithm_allowed' THEN ARRAY['algorithms']
+        WHEN 'algorithm_forbidden' THEN ARRAY['algorithms']
+        WHEN 'signature_algorithm_forbidden' THEN ARRAY['algorithms']
+        WHEN 'expiry_warning' THEN ARRAY['warning_days']
+        WHEN 'san_required' THEN ARRAY['min_count']
+        WHEN 'issuer_allowed' THEN ARRAY['issuers']
+        WHEN 'issuer_forbidden' THEN ARRAY['issuers']
+        ELSE ARRAY[]::text[]
+    END;
+    FOR k IN SELECT jsonb_object_keys(p) LOOP
+        IF NOT k = ANY (allowed_keys) THEN
+            RAISE EXCEPTION 'policy "%" of type % does not take the parameter "%"', NEW.name, t, k
+                USING ERRCODE = '22023',
+                      HINT = CASE WHEN cardinality(allowed_keys) = 0 THEN 'This type takes no parameters: use {}.'
+                                  ELSE 'Parameters of this type: ' || array_to_string(allowed_keys, ', ') || '.' END;
+        END IF;
+    END LOOP;
+
+    -- Positive integers.
+    IF t = 'min_key_size' AND p = '{}' THEN
+        RAISE EXCEPTION 'policy "%" of type min_key_size needs a minimum for at least one of rsa, ecdsa, dsa', NEW.name
+            USING ERRCODE = '22023', HINT = 'For example {"rsa": 2048, "ecdsa": 256}.';
+    END IF;
+    FOREACH int_key IN ARRAY CASE t
+            WHEN 'min_key_size' THEN ARRAY(SELECT jsonb_object_keys(p))
+            WHEN 'max_validity_days' THEN ARRAY['max_days']
+            WHEN 'expiry_warning' THEN ARRAY['warning_days']
+            WHEN 'san_required' THEN ARRAY['min_count']
+            ELSE ARRAY[]::text[] END
+    LOOP
+        v := p -> int_key;
+        IF v IS NULL THEN
+            RAISE EXCEPTION 'policy "%" of type % needs the parameter "%"', NEW.name, t, int_key
+                USING ERRCODE = '22023';
+        END IF;
+        IF jsonb_typeof(v) <> 'number' OR v::text !~ '^[0-9]+$' OR length(v::text) > 9 OR v::text::integer <= 0 THEN
+            RAISE EXCEPTION 'parameter "%" of policy "%" must be a positive whole number, not %', int_key, NEW.name, v
+                USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
+
+    -- Non-empty lists of strings, normalised to one spelling.
+    list_key := CASE WHEN t IN ('algorithm_allowed', 'algorithm_forbidden', 'signature_algorithm_forbidden') THEN 'algorithms'
+                     WHEN t IN ('issuer_allowed', 'issuer_forbidden') THEN 'issuers' END;
+    IF list_key IS NOT NULL THEN
+        v := p -> list_key;
+        IF v IS NULL OR jsonb_typeof(v) <> 'array' OR jsonb_array_length(v) = 0
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements(v) e WHERE jsonb_typeof(e) <> 'string' OR btrim(e #>> '{}') = '') THEN
+            RAISE EXCEPTION 'parameter "%" of policy "%" must be a non-empty array of non-empty strings', list_key, NEW.name
+                USING ERRCODE = '22023',
+                      HINT = CASE list_key WHEN 'issuers' THEN 'For example {"issuers": ["Let''s Encrypt"]}.'
+                                           ELSE 'For example {"algorithms": ["rsa", "ecdsa"]}.' END;
+        END IF;
+        IF t = 'signature_algorithm_forbidden' THEN
+            names := ARRAY(SELECT DISTINCT regexp_replace(replace(replace(lower(btrim(e)), '_', '-'), '/', '-'),
+                                                          '^sha-(1|224|256|384|512)$', 'sha\1')
+                             FROM jsonb_array_elements_text(v) e ORDER BY 1);
+            known := ARRAY['md2', 'md4', 'md5', 'mdc2', 'ripemd160', 'sha0', 'sha1', 'sha224', 'sha256', 'sha384',
+                           'sha512', 'sha512-224', 'sha512-256', 'sha3-224', 'sha3-256', 'sha3-384', 'sha3-512',
+                           'shake128', 'shake256', 'sm3'];
+        ELSIF list_key = 'algorithms' THEN
+            names := ARRAY(SELECT DISTINCT lower(btrim(e)) FROM jsonb_array_elements_text(v) e ORDER BY 1);
+            known := ARRAY['rsa', 'ecdsa', 'dsa', 'ed25519', 'ed448', 'unknown'];
+        ELSE
+            names := ARRAY(SELECT DISTINCT btrim(e) FROM jsonb_array_elements_text(v) e ORDER BY 1);
+            known := NULL;
+        END IF;
+        IF known IS NOT NULL THEN
+            SELECT n INTO k FROM unnest(names) n WHERE NOT n = ANY (known) LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION 'policy "%" names the unknown % "%"', NEW.name,
+                    CASE t WHEN 'signature_algorithm_forbidden' THEN 'hash' ELSE 'key algorithm' END, k
+                    USING ERRCODE = '22023', HINT = 'Known: ' || array_to_string(known, ', ') || '.';
+            END IF;
+        END IF;
+        NEW.parameters := jsonb_build_object(list_key, to_jsonb(names));
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        NEW.updated_at := now();
+    END IF;
+    RETURN NEW;
+END
+$_$;
+
+COMMENT ON FUNCTION @extschema@.ssl_compliance_policy_check() IS 'Trigger function: refuses parameters of the wrong shape for the policy type (22023, one sentence naming the parameter), stores name lists lower-case and de-duplicated, and maintains updated_at.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_compliance_policy_check() FROM PUBLIC;
+
+CREATE TRIGGER ssl_compliance_policy_check BEFORE INSERT OR UPDATE ON @extschema@.ssl_compliance_policy FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_compliance_policy_check();
+
+COMMENT ON TRIGGER ssl_compliance_policy_check ON @extschema@.ssl_compliance_policy IS 'Policies are valid whoever writes them.';
+
+CREATE TRIGGER ssl_compliance_result_cleanup AFTER DELETE ON @extschema@.ssl_compliance_policy REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_compliance_result_cleanup();
+
+COMMENT ON TRIGGER ssl_compliance_result_cleanup ON @extschema@.ssl_compliance_policy IS 'A deleted policy leaves no compliance results.';

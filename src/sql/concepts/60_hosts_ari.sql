@@ -1,0 +1,288 @@
+-- Host look-ups (which certificates cover a host name) and ACME Renewal
+-- Information (ARI certificate ids and renewal windows).
+-- ssl_certificate_host_keys_idx is here, next to the function it indexes.
+
+CREATE FUNCTION @extschema@.ssl_host_dns_key(name text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN lower((CASE WHEN ("right"(name, 1) = '.'::text) THEN "left"(name, '-1'::integer) ELSE name END COLLATE "C"));
+
+COMMENT ON FUNCTION @extschema@.ssl_host_dns_key(name text) IS 'A DNS name as a host-lookup key: ASCII letters lower-cased (RFC 6125 compares A-labels case-insensitively), one trailing dot removed.';
+
+CREATE FUNCTION @extschema@.ssl_host_ip_key(address text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    BEGIN ATOMIC
+ SELECT
+         CASE
+             WHEN (strpos(address, ':'::text) = 0) THEN
+             CASE
+                 WHEN (address ~ '^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$'::text) THEN ('IP:'::text || host((address)::inet))
+                 ELSE NULL::text
+             END
+             WHEN (address ~ '^(([0-9A-Fa-f]{1,4}:){6}([0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})|::([0-9A-Fa-f]{1,4}:){5}([0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})|([0-9A-Fa-f]{1,4})?::([0-9A-Fa-f]{1,4}:){4}([0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})|(([0-9A-Fa-f]{1,4}:){0,1}[0-9A-Fa-f]{1,4})?::([0-9A-Fa-f]{1,4}:){3}([0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})|(([0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::([0-9A-Fa-f]{1,4}:){2}([0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})|(([0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:([0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})|(([0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::([0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})|(([0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(([0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::)$'::text) THEN ('IP:'::text || host((address)::inet))
+             ELSE NULL::text
+         END AS "case";
+END;
+
+COMMENT ON FUNCTION @extschema@.ssl_host_ip_key(address text) IS 'An IPv4 (dotted quad, no leading zeros) or IPv6 (RFC 3986 syntax) address as a host-lookup key: ''IP:'' and PostgreSQL''s canonical inet text, so equal addresses written differently give one key. NULL for anything else, never an error.';
+
+CREATE FUNCTION @extschema@.ssl_host_match_keys(sans text[], common_name text) RETURNS text[]
+    LANGUAGE plpgsql IMMUTABLE COST 500 PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    keys text[] := '{}';
+    has_dns boolean := false;
+    san text;
+    k text;
+BEGIN
+    FOREACH san IN ARRAY coalesce(sans, '{}') LOOP
+        IF starts_with(san, 'DNS:') THEN
+            has_dns := true;
+            k := @extschema@.ssl_host_dns_key(substr(san, 5));
+        ELSIF starts_with(san, 'IP:') THEN
+            k := @extschema@.ssl_host_ip_key(substr(san, 4));
+        ELSE
+            CONTINUE;
+        END IF;
+        IF k <> '' THEN
+            keys := keys || k;
+        END IF;
+    END LOOP;
+    IF NOT has_dns AND common_name <> '' THEN
+        keys := keys || @extschema@.ssl_host_dns_key(common_name);
+    END IF;
+    RETURN keys;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_host_match_keys(sans text[], common_name text) IS 'The identifiers a certificate presents for host matching: its DNS SANs, or its common name when it has no DNS SAN, as ssl_host_dns_key; and its IP SANs as ssl_host_ip_key. Indexed by ssl_certificate_host_keys_idx.';
+
+CREATE FUNCTION @extschema@.ssl_host_probes(hostname text) RETURNS text[]
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    name text := hostname;
+    ip_key text;
+    parent text;
+BEGIN
+    IF name ~ '^\[.*\]$' THEN
+        name := substr(name, 2, length(name) - 2);  -- [2001:db8::1], as in URLs
+    ELSE
+        name := regexp_replace(name, '\.$', '');  -- absolute name
+    END IF;
+    IF name ~ ':' OR name ~ '^[0-9.]+$' THEN
+        ip_key := @extschema@.ssl_host_ip_key(name);
+        IF ip_key IS NULL THEN
+            RAISE EXCEPTION 'host "%" looks like an IP address but is not a valid one', hostname
+                USING ERRCODE = '22023',
+                      HINT = 'Give a dotted-quad IPv4 address without leading zeros, or an IPv6 address without zone or prefix length.';
+        END IF;
+        RETURN ARRAY[ip_key];
+    END IF;
+    IF name = '' OR name ~ '(^|\.)(\.|$)' OR name ~ '[*[:space:]/@]' THEN
+        RAISE EXCEPTION 'host "%" is not a host name', hostname
+            USING ERRCODE = '22023',
+                  HINT = 'Give a DNS name (A-labels for internationalised names) or an IP address; wildcards belong in certificates, not in the name looked up.';
+    END IF;
+    name := @extschema@.ssl_host_dns_key(name);
+    parent := substr(name, strpos(name, '.') + 1);
+    -- "*" stands for exactly one whole label, and only above a name of at
+    -- least two labels: *.example.com covers www.example.com, but *.com
+    -- covers nothing (as OpenSSL's X509_check_host decides).
+    IF strpos(name, '.') > 0 AND strpos(parent, '.') > 0 THEN
+        RETURN ARRAY[name, '*.' || parent];
+    END IF;
+    RETURN ARRAY[name];
+END
+$_$;
+
+COMMENT ON FUNCTION @extschema@.ssl_host_probes(hostname text) IS 'The index keys that can cover a host: for a DNS name the name and "*." || its parent (when the parent has two labels or more); for an IP address its ssl_host_ip_key. 22023 for an empty name, an empty label, a wildcard, or an invalid IP-looking string.';
+
+CREATE FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include_inactive boolean DEFAULT false) RETURNS SETOF @extschema@.ssl_certificate
+    LANGUAGE plpgsql STABLE ROWS 2 PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET max_parallel_workers_per_gather TO '0'
+    AS $$
+DECLARE
+    probes text[] := @extschema@.ssl_host_probes(hostname);
+BEGIN
+    RETURN QUERY
+    SELECT c.*
+      FROM @extschema@.ssl_certificate AS c
+     WHERE @extschema@.ssl_host_match_keys(c.sans, c.common_name) && probes
+       AND (include_inactive OR c.status = 'active')
+     ORDER BY c.valid_to DESC, c.id DESC;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include_inactive boolean) IS 'The certificates whose DNS SANs (or CN, when there is no DNS SAN) or IP SANs cover a host, following RFC 6125: case-insensitive, "*" only as the whole left-most label and for exactly one label, IP addresses only against IP SANs. Only active ones unless include_inactive. Latest valid_to first. Index-backed.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include_inactive boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include_inactive boolean) TO netbox_ssl_reader;
+
+CREATE FUNCTION @extschema@.ssl_serial_der_octets(serial_number text) RETURNS bytea
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    negative boolean := left(serial_number, 1) = '-';
+    digits text := replace(ltrim(serial_number, '-'), ':', '');
+    mag bytea;
+    res bytea;
+    carry integer := 1;
+    b integer;
+BEGIN
+    IF digits = '' OR digits !~ '^([0-9A-Fa-f]{2})+$' THEN
+        RAISE EXCEPTION 'serial number "%" is not colon-separated hex byte pairs', serial_number
+            USING ERRCODE = '22023';
+    END IF;
+    mag := decode(digits, 'hex');
+    -- Leading zero bytes carry no value; keep one for zero itself.
+    WHILE length(mag) > 1 AND get_byte(mag, 0) = 0 LOOP
+        mag := substring(mag FROM 2);
+    END LOOP;
+    IF get_byte(mag, 0) = 0 THEN
+        RETURN '\x00'::bytea;  -- zero, also when written "-00"
+    END IF;
+    IF NOT negative THEN
+        RETURN CASE WHEN get_byte(mag, 0) >= 128 THEN '\x00'::bytea || mag ELSE mag END;
+    END IF;
+    -- Two's complement: invert every byte, then add one from the right.
+    res := mag;
+    FOR i IN REVERSE length(mag) - 1 .. 0 LOOP
+        b := (255 - get_byte(mag, i)) + carry;
+        carry := b >> 8;
+        res := set_byte(res, i, b & 255);
+    END LOOP;
+    IF get_byte(res, 0) < 128 THEN
+        res := '\xff'::bytea || res;  -- the sign bit must be set
+    END IF;
+    WHILE length(res) > 1 AND get_byte(res, 0) = 255 AND get_byte(res, 1) >= 128 LOOP
+        res := substring(res FROM 2);  -- minimal encoding
+    END LOOP;
+    RETURN res;
+END
+$_$;
+
+COMMENT ON FUNCTION @extschema@.ssl_serial_der_octets(serial_number text) IS 'The content octets of the DER INTEGER for a serial_number value (colon hex magnitude, "-" when negative): minimal two''s complement, with a 00 sign byte when the high bit of a positive serial is set. 22023 for text that is not hex byte pairs.';
+
+CREATE FUNCTION @extschema@.ssl_ari_cert_id(der bytea) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    p @extschema@.ssl_certificate_info := @extschema@.ssl_parse(der);
+    cert_id text := @extschema@.ssl_ari_cert_id(p.authority_key_id, p.serial_number);
+BEGIN
+    IF cert_id IS NULL THEN
+        RAISE EXCEPTION 'certificate has no authority key identifier, so it has no ARI CertID'
+            USING ERRCODE = '22023',
+                  HINT = 'RFC 9773 identifies a certificate by its authorityKeyIdentifier keyIdentifier and serial; self-signed and old certificates often lack it, and ACME CAs do not issue such certificates.';
+    END IF;
+    RETURN cert_id;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(der bytea) IS 'RFC 9773 CertID of a DER certificate (PEM bytes accepted, as ssl_parse). 22023 when it has no authority key identifier; 22P02 and the other ssl_parse errors for bad input.';
+
+CREATE FUNCTION @extschema@.ssl_ari_cert_id(id bigint) RETURNS text
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    found_id bigint;
+    cert_id text;
+BEGIN
+    SELECT c.id, @extschema@.ssl_ari_cert_id(c.authority_key_id, c.serial_number)
+      INTO found_id, cert_id
+      FROM @extschema@.ssl_certificate c WHERE c.id = ssl_ari_cert_id.id;
+    IF found_id IS NULL THEN
+        RAISE EXCEPTION 'certificate % does not exist', id USING ERRCODE = 'P0002';
+    END IF;
+    IF cert_id IS NULL THEN
+        RAISE EXCEPTION 'certificate % has no authority key identifier, so it has no ARI CertID', id
+            USING ERRCODE = '22023',
+                  HINT = 'RFC 9773 identifies a certificate by its authorityKeyIdentifier keyIdentifier and serial; self-signed and old certificates often lack it, and ACME CAs do not issue such certificates.';
+    END IF;
+    RETURN cert_id;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(id bigint) IS 'RFC 9773 CertID of a stored certificate. P0002 when the id does not exist, 22023 when the certificate has no authority key identifier.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_ari_cert_id(id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION @extschema@.ssl_ari_cert_id(id bigint) TO netbox_ssl_reader;
+
+CREATE FUNCTION @extschema@.ssl_ari_cert_id(pem text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    p @extschema@.ssl_certificate_info := @extschema@.ssl_parse(pem);
+    cert_id text := @extschema@.ssl_ari_cert_id(p.authority_key_id, p.serial_number);
+BEGIN
+    IF cert_id IS NULL THEN
+        RAISE EXCEPTION 'certificate has no authority key identifier, so it has no ARI CertID'
+            USING ERRCODE = '22023',
+                  HINT = 'RFC 9773 identifies a certificate by its authorityKeyIdentifier keyIdentifier and serial; self-signed and old certificates often lack it, and ACME CAs do not issue such certificates.';
+    END IF;
+    RETURN cert_id;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(pem text) IS 'RFC 9773 CertID of the leaf of PEM text (as ssl_parse picks it). 22023 when it has no authority key identifier.';
+
+CREATE FUNCTION @extschema@.ssl_ari_cert_id(authority_key_id text, serial_number text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT CASE WHEN replace(authority_key_id, ':', '') <> '' THEN
+        translate(encode(decode(replace(authority_key_id, ':', ''), 'hex'), 'base64'), E'+/=\n', '-_')
+        || '.' ||
+        translate(encode(@extschema@.ssl_serial_der_octets(serial_number), 'base64'), E'+/=\n', '-_')
+    END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(authority_key_id text, serial_number text) IS 'RFC 9773 CertID from the stored authority_key_id and serial_number columns: unpadded base64url of the AKI keyIdentifier, ".", unpadded base64url of the serial''s DER INTEGER content octets. NULL when there is no (or an empty) keyIdentifier.';
+
+CREATE INDEX ssl_certificate_host_keys_idx ON @extschema@.ssl_certificate USING gin (@extschema@.ssl_host_match_keys(sans, common_name));
+
+COMMENT ON INDEX @extschema@.ssl_certificate_host_keys_idx IS 'Host lookups: which certificates present a given DNS name, wildcard or IP address (ssl_certificates_for_host).';
+
+CREATE VIEW @extschema@.ssl_ari_renewal AS
+ SELECT c.id,
+    c.common_name,
+    c.status,
+    @extschema@.ssl_ari_cert_id(c.authority_key_id, c.serial_number) AS ari_cert_id,
+    c.valid_to,
+    c.ari_window_start,
+    c.ari_window_end,
+    c.ari_explanation_url,
+    c.ari_retry_after,
+    c.ari_checked_at,
+        CASE
+            WHEN (c.ari_window_start IS NULL) THEN 'unknown'::text
+            WHEN (now() < c.ari_window_start) THEN 'not_yet'::text
+            WHEN (now() <= c.ari_window_end) THEN 'open'::text
+            ELSE 'passed'::text
+        END AS window_state,
+    ((c.ari_retry_after IS NULL) OR (c.ari_retry_after <= now())) AS poll_due
+   FROM @extschema@.ssl_certificate c
+  WHERE ((c.status = ANY (ARRAY['active'::text, 'pending'::text])) AND (replace(c.authority_key_id, ':'::text, ''::text) <> ''::text));
+
+COMMENT ON VIEW @extschema@.ssl_ari_renewal IS 'Active and pending certificates that have an ARI CertID, with the window an external poller stored. window_state: unknown (never polled), not_yet, open (renew now), passed (renew immediately). poll_due: the poller should ask the CA now.';
+COMMENT ON COLUMN @extschema@.ssl_ari_renewal.id IS 'The certificate.';
+COMMENT ON COLUMN @extschema@.ssl_ari_renewal.common_name IS 'Its common name.';
+COMMENT ON COLUMN @extschema@.ssl_ari_renewal.status IS 'active or pending.';
+COMMENT ON COLUMN @extschema@.ssl_ari_renewal.ari_cert_id IS 'RFC 9773 CertID: append it to the CA''s renewalInfo URL.';
+COMMENT ON COLUMN @extschema@.ssl_ari_renewal.valid_to IS 'notAfter.';
+COMMENT ON COLUMN @extschema@.ssl_ari_renewal.ari_window_start IS 'Stored suggestedWindow.start.';
+COMMENT ON COLUMN @extschema@.ssl_ari_renewal.ari_window_end IS 'Stored suggestedWindow.end.';
+COMMENT ON COLUMN @extschema@.ssl_ari_renewal.ari_explanation_url IS 'Stored explanationURL.';
+COMMENT ON COLUMN @extschema@.ssl_ari_renewal.ari_retry_after IS 'When to poll again.';
+COMMENT ON COLUMN @extschema@.ssl_ari_renewal.ari_checked_at IS 'When last polled.';
+COMMENT ON COLUMN @extschema@.ssl_ari_renewal.window_state IS 'unknown, not_yet, open or passed, relative to now().';
+COMMENT ON COLUMN @extschema@.ssl_ari_renewal.poll_due IS 'True when never polled or when ari_retry_after has come.';
+
+GRANT SELECT ON TABLE @extschema@.ssl_ari_renewal TO netbox_ssl_reader;
