@@ -196,7 +196,8 @@ SELECT count(*) > 0 AS history_kept FROM ssl_lifecycle_event;
 SELECT ssl_outbox_subscribe('late') AS late_backlog;
 
 ----------------------------------------------------------------------------
--- 8. Privileges: readers see the outbox, operators consume it, admins prune.
+-- 8. Privileges: readers see the outbox, operators consume (and since 1.5
+--    unsubscribe) their own consumers, admins prune.
 ----------------------------------------------------------------------------
 CREATE ROLE nbs_ob_reader IN ROLE netbox_ssl_reader;
 CREATE ROLE nbs_ob_operator IN ROLE netbox_ssl_operator;

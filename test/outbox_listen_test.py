@@ -6,8 +6,9 @@
 
 Checks: an import notifies once, after commit only; a rolled-back renewal
 notifies nothing; a committed renewal notifies exactly its two events
-(renewed, activated) with the payload fields of the events; every payload is
-the outbox row's payload; a long actor still notifies (payload truncated).
+(renewed, activated); since 1.5 a notification carries only id,
+certificate_id and type (any role can LISTEN), the outbox row the rest;
+a long actor still notifies (outbox payload truncated).
 Prints one line per check and exits 1 on the first failure.
 """
 import json
@@ -75,35 +76,46 @@ def main() -> int:
         writer.commit()
         msgs = collect(listener, got, 2)
         check(len(msgs) == 2, f"a committed renewal notifies exactly two events (got {len(msgs)})")
-        renewed, activated = msgs
+        check(all(set(m) == {"id", "certificate_id", "type"} for m in msgs),
+              f"a notification carries only id, certificate_id and type (1.5): {msgs}")
         events = {r[0]: r for r in writer.execute(
             "SELECT id, certificate_id, event_type, old_status, new_status, related_certificate_id, actor, "
             "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
             "FROM ssl_lifecycle_event WHERE event_type IN ('renewed', 'activated')").fetchall()}
-        writer.commit()
-        check(renewed["type"] == "renewed" and renewed["certificate_id"] == old_id
-              and renewed["related_certificate_id"] == new_id and renewed["old_status"] == "active"
-              and renewed["new_status"] == "replaced", f"renewed payload: {renewed}")
-        check(activated["type"] == "activated" and activated["certificate_id"] == new_id
-              and activated["related_certificate_id"] == old_id and activated["new_status"] == "active",
-              f"activated payload: {activated}")
-        for m in msgs:
-            e = events[m["id"]]
-            check((m["certificate_id"], m["type"], m["old_status"], m["new_status"], m["related_certificate_id"],
-                   m["actor"], m["occurred_at"]) == e[1:] and m["common_name"] == "www.example.com",
-                  f"payload of event {m['id']} matches its ssl_lifecycle_event row")
         outbox = dict(writer.execute("SELECT id, payload FROM ssl_outbox").fetchall())
         writer.commit()
-        check(all(json.loads(p) == outbox[json.loads(p)["id"]] for p in got),
-              "every notification equals its ssl_outbox payload")
+        renewed, activated = (outbox[m["id"]] for m in msgs)
+        check([m["type"] for m in msgs] == ["renewed", "activated"]
+              and [m["certificate_id"] for m in msgs] == [old_id, new_id],
+              f"the renewal notifies renewed on the old and activated on the new certificate: {msgs}")
+        check(renewed["type"] == "renewed" and renewed["certificate_id"] == old_id
+              and renewed["related_certificate_id"] == new_id and renewed["old_status"] == "active"
+              and renewed["new_status"] == "replaced", f"renewed outbox payload: {renewed}")
+        check(activated["type"] == "activated" and activated["certificate_id"] == new_id
+              and activated["related_certificate_id"] == old_id and activated["new_status"] == "active",
+              f"activated outbox payload: {activated}")
+        for m in msgs:
+            e, o = events[m["id"]], outbox[m["id"]]
+            check((m["certificate_id"], m["type"]) == e[1:3]
+                  and (o["certificate_id"], o["type"], o["old_status"], o["new_status"], o["related_certificate_id"],
+                       o["actor"], o["occurred_at"]) == e[1:] and o["common_name"] == "www.example.com",
+                  f"notification and outbox payload of event {m['id']} match its ssl_lifecycle_event row")
+        check(all(json.loads(p) == {k: outbox[json.loads(p)["id"]][k] for k in ("id", "certificate_id", "type")}
+                  for p in got),
+              "every notification is the id, certificate_id and type of its ssl_outbox payload")
+        check(all("listen-test" not in p and "www.example.com" not in p for p in got),
+              "no notification carries the actor or the common name")
 
-        # Oversized text: still notified (pg_notify would fail above 8000 bytes), truncated.
+        # Oversized text: the notification stays small, the outbox row is truncated.
         writer.execute("SELECT set_config('netbox_ssl.actor', repeat(chr(1), 5000), true)")
         writer.execute("SELECT ssl_import(%s)", (other_pem,))
         writer.commit()
         msgs = collect(listener, got, 2)
-        check(len(msgs) == 1 and msgs[0]["truncated"] is True and len(msgs[0]["actor"]) == 200
-              and len(got[-1].encode()) < 8000, f"a 5000-character actor is notified truncated ({len(got[-1].encode())} bytes)")
+        row = writer.execute("SELECT payload FROM ssl_outbox WHERE id = %s", (msgs[0]["id"],)).fetchone()[0] if msgs else {}
+        writer.commit()
+        check(len(msgs) == 1 and len(got[-1].encode()) < 200 and row.get("truncated") is True
+              and len(row.get("actor", "")) == 200,
+              f"a 5000-character actor: notification of {len(got[-1].encode())} bytes, outbox payload truncated")
     subprocess.run(["dropdb", DB], check=True)
     return 0
 

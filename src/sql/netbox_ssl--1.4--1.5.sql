@@ -15,6 +15,478 @@
 -- (security items 2, 6, 9)
 -- ===========================================================================
 
+-- Item 2: NOTIFY carries ids and the event type only. Any role can LISTEN
+-- (NOTIFY has no privileges), so the notification is a wake-up, not data:
+-- {"id": <event and outbox id>, "certificate_id": ..., "type": ...}.
+-- The full payload stays in ssl_outbox.payload, which only netbox_ssl_reader
+-- can read, and comes back from ssl_outbox_claim.
+--
+-- Item 6: consumers have an owner, and subscribing takes no lock that
+-- conflicts with event inserts. Each outbox row records the publishing
+-- transaction (xid) and the snapshot of the statement that queued it for the
+-- consumers it could see (published_snapshot). Each consumer records its
+-- subscribing transaction (subscribed_xid) and the snapshot of its backfill
+-- (since). A row and a consumer that could not see each other (both
+-- transactions in flight at once) are found later, exactly, from these
+-- values: the consumer's first claims "catch up" once every transaction that
+-- was running when the subscription committed has ended, and queue those rows
+-- (at most once: such a row was never queued for the consumer before).
+
+ALTER TABLE @extschema@.ssl_outbox
+    ADD COLUMN xid xid8,
+    ADD COLUMN published_snapshot pg_snapshot;
+COMMENT ON COLUMN @extschema@.ssl_outbox.xid IS 'The publishing transaction (pg_current_xact_id()); NULL for rows published before 1.5. Used to queue rows published concurrently with a subscription.';
+COMMENT ON COLUMN @extschema@.ssl_outbox.published_snapshot IS 'Snapshot of the statement that queued the row for the consumers it could see; NULL for rows published before 1.5.';
+COMMENT ON COLUMN @extschema@.ssl_outbox.payload IS 'The message (text fields cut to 200 characters, see "truncated"), returned by ssl_outbox_claim. NOTIFY ssl_lifecycle carries only id, certificate_id and type.';
+
+ALTER TABLE @extschema@.ssl_outbox_consumer
+    ADD COLUMN owner regrole,
+    ADD COLUMN subscribed_xid xid8,
+    ADD COLUMN since pg_snapshot,
+    ADD COLUMN catch_up_horizon xid8,
+    ADD COLUMN caught_up boolean NOT NULL DEFAULT true;
+COMMENT ON TABLE @extschema@.ssl_outbox_consumer IS
+    'Named outbox consumers, each owned by the role that subscribed it. Each receives every event published after it subscribed, plus every row still in the outbox when it subscribed.';
+COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.owner IS 'The role that subscribed the consumer: it, its members and netbox_ssl_admin may claim, acknowledge and unsubscribe. NULL (consumers created before 1.5): administrators only, until ssl_outbox_set_owner hands it over.';
+COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.subscribed_xid IS 'The subscribing transaction; NULL before 1.5.';
+COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.since IS 'Snapshot of the subscription''s backfill: rows it could not see are queued by the publish trigger or by the catch-up.';
+COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.catch_up_horizon IS 'The xid of the first claim after the subscription committed: every transaction that could have published without seeing the consumer has a smaller xid. Later claims catch up once all of those have ended.';
+COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.caught_up IS 'false until rows published concurrently with the subscription have been queued (by a claim, once the transactions below catch_up_horizon have ended).';
+
+-- Consumers that exist at the upgrade have no known owner: admin-only.
+-- (New columns are NULL, caught_up true: they subscribed under 1.4's lock.)
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_outbox_publish() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off AS $$
+DECLARE
+    sent bigint;
+BEGIN
+    -- One statement, one snapshot: published_snapshot is exactly the
+    -- snapshot with which the consumer list below is read.
+    WITH published AS (
+        INSERT INTO @extschema@.ssl_outbox (id, certificate_id, event_type, payload, xid, published_snapshot)
+        SELECT n.id, n.certificate_id, n.event_type,
+               jsonb_build_object(
+                   'id', n.id,
+                   'certificate_id', n.certificate_id,
+                   'type', left(n.event_type, 200),
+                   'old_status', left(n.old_status, 200),
+                   'new_status', left(n.new_status, 200),
+                   'related_certificate_id', n.related_certificate_id,
+                   'common_name', left(c.common_name, 200),
+                   'actor', left(n.actor, 200),
+                   'occurred_at', to_char(n.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                   'threshold', CASE WHEN n.event_type = 'expiring' THEN
+                                    (SELECT a.threshold FROM @extschema@.ssl_expiry_alert a WHERE a.event_id = n.id) END,
+                   'truncated', coalesce(greatest(length(n.event_type), length(n.old_status), length(n.new_status),
+                                                  length(c.common_name), length(n.actor)) > 200, false)),
+               pg_current_xact_id(), pg_current_snapshot()
+          FROM new_rows n
+          LEFT JOIN @extschema@.ssl_certificate c ON c.id = n.certificate_id
+         WHERE n.occurred_at >= now()
+         ORDER BY n.id
+        RETURNING id, certificate_id, event_type
+    ), queued AS (
+        INSERT INTO @extschema@.ssl_outbox_delivery (consumer, outbox_id)
+        SELECT s.name, p.id FROM published p CROSS JOIN @extschema@.ssl_outbox_consumer s
+    )
+    SELECT count(pg_notify('ssl_lifecycle',
+                           jsonb_build_object('id', p.id, 'certificate_id', p.certificate_id,
+                                              'type', left(p.event_type, 200))::text))
+      INTO sent FROM published p;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ssl_outbox_publish() IS
+    'Trigger function: copies new lifecycle events (those dated at or after the transaction start) into ssl_outbox with their JSON payload, queues them for every consumer it can see and sends NOTIFY ssl_lifecycle with only the ids and the type ({"id", "certificate_id", "type"}); all in the writing transaction.';
+
+-- Who may use a consumer: its owner role, members of it, administrators.
+-- The caller is ssl_caller() (the role outside SECURITY DEFINER functions,
+-- following SET ROLE and SET SESSION AUTHORIZATION), not current_user.
+CREATE FUNCTION @extschema@.ssl_outbox_check_owner(consumer text, owner regrole) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    caller text := @extschema@.ssl_caller();
+BEGIN
+    IF pg_has_role(caller, 'netbox_ssl_admin', 'MEMBER') THEN
+        RETURN;
+    END IF;
+    IF owner IS NOT NULL AND pg_has_role(caller, owner::oid, 'MEMBER') THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'outbox consumer "%" belongs to %, so role "%" may not use it', consumer,
+        coalesce('role "' || owner::text || '"', 'the administrators'), caller
+        USING ERRCODE = '42501', HINT = 'Only the owning role, its members and netbox_ssl_admin may claim, acknowledge or unsubscribe a consumer.';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ssl_outbox_check_owner(text, regrole) IS
+    'Internal: raises 42501 unless the calling role (ssl_caller()) is a member of the consumer''s owner or of netbox_ssl_admin.';
+
+-- Rows published concurrently with the subscription that neither side could
+-- see. Called by claim and ack with the consumer row; cheap once caught up.
+CREATE FUNCTION @extschema@.ssl_outbox_catch_up(consumer text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s record;
+    added bigint := 0;
+BEGIN
+    -- SKIP LOCKED: another worker of this consumer is catching up right now.
+    SELECT c.subscribed_xid, c.since, c.catch_up_horizon, c.caught_up INTO s
+      FROM @extschema@.ssl_outbox_consumer c WHERE c.name = ssl_outbox_catch_up.consumer
+       FOR NO KEY UPDATE SKIP LOCKED;
+    IF NOT FOUND OR s.caught_up THEN
+        RETURN 0;
+    END IF;
+    -- A subscription restored from a dump of another cluster (xid from the
+    -- future) or from before 1.5: nothing to catch up.
+    IF s.subscribed_xid IS NULL OR s.since IS NULL
+       OR s.subscribed_xid >= pg_snapshot_xmax(pg_current_snapshot()) THEN
+        UPDATE @extschema@.ssl_outbox_consumer c SET caught_up = true WHERE c.name = ssl_outbox_catch_up.consumer;
+        RETURN 0;
+    END IF;
+    -- Only after the subscription committed (not in its own transaction).
+    IF pg_xact_status(s.subscribed_xid) IS DISTINCT FROM 'committed' THEN
+        RETURN 0;
+    END IF;
+    IF s.catch_up_horizon IS NULL THEN
+        -- This transaction sees the subscription committed, so its own xid
+        -- is larger than that of every transaction that could have queued
+        -- events without seeing the consumer.
+        UPDATE @extschema@.ssl_outbox_consumer c SET catch_up_horizon = pg_current_xact_id()
+         WHERE c.name = ssl_outbox_catch_up.consumer;
+        RETURN 0;
+    END IF;
+    -- Once the horizon's transaction has committed, every running xid below
+    -- it is in the snapshot's xip list (xmax is past the horizon).
+    IF pg_xact_status(s.catch_up_horizon) IS DISTINCT FROM 'committed'
+       OR EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE x < s.catch_up_horizon) THEN
+        RETURN 0;   -- such a transaction may still publish; try again at the next claim
+    END IF;
+    INSERT INTO @extschema@.ssl_outbox_delivery (consumer, outbox_id)
+    SELECT ssl_outbox_catch_up.consumer, o.id
+      FROM @extschema@.ssl_outbox o
+     WHERE o.xid IS NOT NULL
+       AND o.xid >= pg_snapshot_xmin(s.since)
+       AND o.xid <> s.subscribed_xid
+       AND NOT pg_visible_in_snapshot(o.xid, s.since)
+       AND NOT pg_visible_in_snapshot(s.subscribed_xid, o.published_snapshot)
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS added = ROW_COUNT;
+    UPDATE @extschema@.ssl_outbox_consumer c SET caught_up = true WHERE c.name = ssl_outbox_catch_up.consumer;
+    RETURN added;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ssl_outbox_catch_up(text) IS
+    'Internal: queues, once, the outbox rows published concurrently with the consumer''s subscription that neither the backfill nor the publish trigger could see; waits (by returning 0) until every transaction that might still publish such a row has ended.';
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_outbox_subscribe(consumer text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    queued bigint;
+    me regrole;
+    existing regrole;
+    mine bigint;
+BEGIN
+    IF consumer IS NULL OR consumer = '' OR length(consumer) > 200 THEN
+        RAISE EXCEPTION 'consumer must be a name of 1 to 200 characters' USING ERRCODE = '22023';
+    END IF;
+    SELECT s.owner INTO existing FROM @extschema@.ssl_outbox_consumer s WHERE s.name = ssl_outbox_subscribe.consumer;
+    IF NOT FOUND THEN
+        me := (SELECT r.oid FROM pg_roles r WHERE r.rolname = @extschema@.ssl_caller())::regrole;
+        IF NOT pg_has_role(me::oid, 'netbox_ssl_admin', 'MEMBER') THEN
+            -- Per-role limit; the advisory lock serialises only this role's
+            -- own subscriptions, never a writer.
+            PERFORM pg_advisory_xact_lock(hashtext('netbox_ssl.ssl_outbox_subscribe'), (me::oid::bigint - 2147483648)::integer);
+            SELECT count(*) INTO mine FROM @extschema@.ssl_outbox_consumer s WHERE s.owner = me;
+            IF mine >= 8 THEN
+                RAISE EXCEPTION 'role "%" already has % outbox consumers, the most a role other than netbox_ssl_admin may have', me, mine
+                    USING ERRCODE = '54000', HINT = 'Unsubscribe a consumer that is no longer used (ssl_outbox_unsubscribe), or ask an administrator.';
+            END IF;
+        END IF;
+        -- No table lock: publishers are never blocked. A publisher that
+        -- cannot see this consumer yet records its snapshot, this backfill
+        -- records its own; ssl_outbox_catch_up queues what neither saw.
+        INSERT INTO @extschema@.ssl_outbox_consumer (name, owner, subscribed_xid, caught_up)
+        VALUES (ssl_outbox_subscribe.consumer, me, pg_current_xact_id(), false)
+        ON CONFLICT DO NOTHING;
+        IF FOUND THEN
+            WITH mark AS (
+                UPDATE @extschema@.ssl_outbox_consumer s SET since = pg_current_snapshot()
+                 WHERE s.name = ssl_outbox_subscribe.consumer
+            )
+            INSERT INTO @extschema@.ssl_outbox_delivery (consumer, outbox_id)
+            SELECT ssl_outbox_subscribe.consumer, o.id FROM @extschema@.ssl_outbox o;
+            SELECT count(*) INTO queued FROM @extschema@.ssl_outbox_delivery d WHERE d.consumer = ssl_outbox_subscribe.consumer;
+            RETURN queued;
+        END IF;
+        -- Subscribed concurrently by someone else (committed meanwhile).
+        SELECT s.owner INTO existing FROM @extschema@.ssl_outbox_consumer s WHERE s.name = ssl_outbox_subscribe.consumer;
+    END IF;
+    PERFORM @extschema@.ssl_outbox_check_owner(ssl_outbox_subscribe.consumer, existing);
+    SELECT count(*) INTO queued FROM @extschema@.ssl_outbox_delivery d WHERE d.consumer = ssl_outbox_subscribe.consumer;
+    RETURN queued;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ssl_outbox_subscribe(text) IS
+    'Registers a consumer owned by the calling role if it is new, queueing every row still in the outbox for it (a new consumer starts from the beginning of the outbox); returns how many rows it has pending. Takes no lock that blocks writers: events published concurrently are queued by the publish trigger or by the consumer''s first claims. A role other than netbox_ssl_admin may own at most 8 consumers (54000 beyond). An existing consumer of another role raises 42501.';
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_outbox_claim(consumer text, max integer DEFAULT 100)
+    RETURNS TABLE (id bigint, certificate_id bigint, event_type text, payload jsonb, created_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s record;
+BEGIN
+    IF consumer IS NULL OR consumer = '' OR length(consumer) > 200 THEN
+        RAISE EXCEPTION 'consumer must be a name of 1 to 200 characters' USING ERRCODE = '22023';
+    END IF;
+    IF max IS NULL OR max < 1 THEN
+        RAISE EXCEPTION 'max must be at least 1, not %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
+    SELECT c.owner, c.caught_up INTO s FROM @extschema@.ssl_outbox_consumer c WHERE c.name = ssl_outbox_claim.consumer;
+    IF NOT FOUND THEN
+        PERFORM @extschema@.ssl_outbox_subscribe(ssl_outbox_claim.consumer);
+    ELSE
+        PERFORM @extschema@.ssl_outbox_check_owner(ssl_outbox_claim.consumer, s.owner);
+        IF NOT s.caught_up THEN
+            PERFORM @extschema@.ssl_outbox_catch_up(ssl_outbox_claim.consumer);
+        END IF;
+    END IF;
+    RETURN QUERY
+    SELECT o.id, o.certificate_id, o.event_type, o.payload, o.created_at
+      FROM (SELECT d.outbox_id
+              FROM @extschema@.ssl_outbox_delivery d
+             WHERE d.consumer = ssl_outbox_claim.consumer
+             ORDER BY d.outbox_id
+             LIMIT ssl_outbox_claim.max
+               FOR UPDATE SKIP LOCKED) q
+      JOIN @extschema@.ssl_outbox o ON o.id = q.outbox_id
+     ORDER BY o.id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ssl_outbox_claim(text, integer) IS
+    'Returns up to max outbox rows that consumer has not acknowledged, oldest first, and locks them (FOR UPDATE SKIP LOCKED on the consumer''s own queue rows) until the calling transaction ends: other workers of the same consumer skip them, other consumers are not affected. Unacknowledged rows become claimable again when the transaction ends (at-least-once). Subscribes an unknown consumer first (owned by the caller). Only the owner, its members and netbox_ssl_admin may claim (42501).';
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_outbox_ack(consumer text, ids bigint[]) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    acked integer;
+    s record;
+BEGIN
+    IF consumer IS NULL OR consumer = '' OR length(consumer) > 200 THEN
+        RAISE EXCEPTION 'consumer must be a name of 1 to 200 characters' USING ERRCODE = '22023';
+    END IF;
+    IF ids IS NULL THEN
+        RAISE EXCEPTION 'ids must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    SELECT c.owner INTO s FROM @extschema@.ssl_outbox_consumer c WHERE c.name = ssl_outbox_ack.consumer;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'outbox consumer "%" does not exist', ssl_outbox_ack.consumer
+            USING ERRCODE = 'P0002', HINT = 'Consumers are created by ssl_outbox_subscribe or their first ssl_outbox_claim.';
+    END IF;
+    PERFORM @extschema@.ssl_outbox_check_owner(ssl_outbox_ack.consumer, s.owner);
+    DELETE FROM @extschema@.ssl_outbox_delivery d
+     WHERE d.consumer = ssl_outbox_ack.consumer AND d.outbox_id = ANY (ids);
+    GET DIAGNOSTICS acked = ROW_COUNT;
+    RETURN acked;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ssl_outbox_ack(text, bigint[]) IS
+    'Acknowledges outbox rows for consumer (takes effect when the calling transaction commits); returns how many were still pending. Ids already acknowledged or unknown are ignored. P0002 for an unknown consumer; 42501 unless the caller is the owner, a member of it or netbox_ssl_admin.';
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_outbox_unsubscribe(consumer text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    dropped bigint;
+    s record;
+BEGIN
+    IF consumer IS NULL OR consumer = '' THEN
+        RAISE EXCEPTION 'consumer must not be empty' USING ERRCODE = '22023';
+    END IF;
+    SELECT c.owner INTO s FROM @extschema@.ssl_outbox_consumer c WHERE c.name = ssl_outbox_unsubscribe.consumer;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'outbox consumer "%" does not exist', ssl_outbox_unsubscribe.consumer USING ERRCODE = 'P0002';
+    END IF;
+    PERFORM @extschema@.ssl_outbox_check_owner(ssl_outbox_unsubscribe.consumer, s.owner);
+    SELECT count(*) INTO dropped FROM @extschema@.ssl_outbox_delivery d WHERE d.consumer = ssl_outbox_unsubscribe.consumer;
+    DELETE FROM @extschema@.ssl_outbox_consumer c WHERE c.name = ssl_outbox_unsubscribe.consumer;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'outbox consumer "%" does not exist', ssl_outbox_unsubscribe.consumer USING ERRCODE = 'P0002';
+    END IF;
+    RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ssl_outbox_unsubscribe(text) IS
+    'Removes a consumer and its pending deliveries (so ssl_outbox_prune can remove those rows); returns how many were pending. Its owner, members of the owner and netbox_ssl_admin may do it (42501 otherwise); P0002 for an unknown consumer.';
+
+CREATE FUNCTION @extschema@.ssl_outbox_set_owner(consumer text, owner regrole) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF consumer IS NULL OR consumer = '' THEN
+        RAISE EXCEPTION 'consumer must not be empty' USING ERRCODE = '22023';
+    END IF;
+    UPDATE @extschema@.ssl_outbox_consumer c SET owner = ssl_outbox_set_owner.owner WHERE c.name = ssl_outbox_set_owner.consumer;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'outbox consumer "%" does not exist', ssl_outbox_set_owner.consumer USING ERRCODE = 'P0002';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ssl_outbox_set_owner(text, regrole) IS
+    'Administrators: hands a consumer to another role (NULL: administrators only), e.g. the consumers that existed before 1.5. Not counted against the per-role limit of 8.';
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_outbox_prune(older_than interval DEFAULT '30 days') RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    removed bigint;
+BEGIN
+    IF older_than IS NULL OR older_than < interval '0' THEN
+        RAISE EXCEPTION 'older_than must be a non-negative interval' USING ERRCODE = '22023';
+    END IF;
+    -- Rows a consumer has still to catch up (published concurrently with its
+    -- subscription) are kept too.
+    DELETE FROM @extschema@.ssl_outbox o
+     WHERE o.created_at < now() - older_than
+       AND NOT EXISTS (SELECT 1 FROM @extschema@.ssl_outbox_delivery d WHERE d.outbox_id = o.id)
+       AND NOT EXISTS (SELECT 1 FROM @extschema@.ssl_outbox_consumer s
+                        WHERE NOT s.caught_up AND s.since IS NOT NULL AND o.xid IS NOT NULL
+                          AND o.xid <> s.subscribed_xid
+                          AND NOT pg_visible_in_snapshot(o.xid, s.since)
+                          AND NOT pg_visible_in_snapshot(s.subscribed_xid, o.published_snapshot));
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ssl_outbox_prune(interval) IS
+    'Administrators: deletes outbox rows published more than older_than ago that every consumer has acknowledged (rows some consumer still has pending, or has yet to catch up, are kept); returns the count. The lifecycle history itself is untouched.';
+
+CREATE OR REPLACE VIEW @extschema@.ssl_outbox_backlog AS
+SELECT s.name AS consumer,
+       s.subscribed_at,
+       count(d.outbox_id) AS pending,
+       min(o.created_at) AS oldest_pending,
+       s.owner
+  FROM @extschema@.ssl_outbox_consumer s
+  LEFT JOIN @extschema@.ssl_outbox_delivery d ON d.consumer = s.name
+  LEFT JOIN @extschema@.ssl_outbox o ON o.id = d.outbox_id
+ GROUP BY s.name, s.subscribed_at, s.owner;
+COMMENT ON VIEW @extschema@.ssl_outbox_backlog IS
+    'Per consumer: how many outbox rows it has not acknowledged yet (including rows a live worker holds claimed), when the oldest was published, and its owner role.';
+
+-- Item 9: at most 32 thresholds.
+CREATE OR REPLACE FUNCTION @extschema@.ssl_expiry_scan(thresholds integer[] DEFAULT '{90,60,30,14,7,1}')
+    RETURNS TABLE (certificate_id bigint, threshold integer, event text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t integer[];
+    widest integer;
+    gone bigint[];
+    fired bigint[];
+    fired_at integer[];
+BEGIN
+    IF thresholds IS NULL OR cardinality(thresholds) = 0 THEN
+        RAISE EXCEPTION 'thresholds must be a non-empty array of days' USING ERRCODE = '22023';
+    END IF;
+    -- Each threshold can record a row per certificate in ssl_expiry_alert:
+    -- bound the work before looking at the elements.
+    IF cardinality(thresholds) > 32 THEN
+        RAISE EXCEPTION 'thresholds must have at most 32 elements, got %', cardinality(thresholds) USING ERRCODE = '22023';
+    END IF;
+    IF array_ndims(thresholds) > 1 THEN
+        RAISE EXCEPTION 'thresholds must be a one-dimensional array' USING ERRCODE = '22023';
+    END IF;
+    IF array_position(thresholds, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'thresholds must not contain NULL' USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(thresholds) x WHERE x < 1 OR x > 36500) THEN
+        RAISE EXCEPTION 'thresholds must be whole days from 1 to 36500, got %', thresholds USING ERRCODE = '22023';
+    END IF;
+    -- A set: order and duplicates do not matter.
+    t := ARRAY(SELECT DISTINCT x FROM unnest(thresholds) x ORDER BY x);
+    widest := t[cardinality(t)];
+
+    -- One scan at a time: a second one waits and then sees what the first
+    -- recorded. Readers of the table are not blocked.
+    LOCK TABLE @extschema@.ssl_expiry_alert IN SHARE ROW EXCLUSIVE MODE;
+
+    -- Expiry is a status change, made exactly as ssl_refresh_status makes it,
+    -- so the status trigger logs the one expired event (and a later refresh
+    -- finds nothing to do).
+    WITH expired AS (
+        UPDATE @extschema@.ssl_certificate c SET status = 'expired'
+         WHERE c.status = 'active' AND c.valid_to < now()
+        RETURNING c.id
+    )
+    SELECT coalesce(array_agg(e.id ORDER BY e.id), '{}') INTO gone FROM expired e;
+
+    -- Every expired certificate is recorded once, with its expired event,
+    -- whether this scan or ssl_refresh_status (or a plain UPDATE) logged it.
+    -- Certificates that never had an expired event (imported after their
+    -- expiry) are recorded without one.
+    INSERT INTO @extschema@.ssl_expiry_alert (certificate_id, threshold, event_id)
+    SELECT c.id, 0,
+           (SELECT max(e.id) FROM @extschema@.ssl_lifecycle_event e
+             WHERE e.certificate_id = c.id AND e.event_type = 'expired')
+      FROM @extschema@.ssl_certificate c
+     WHERE c.status = 'expired'
+       AND NOT EXISTS (SELECT 1 FROM @extschema@.ssl_expiry_alert a WHERE a.certificate_id = c.id AND a.threshold = 0);
+
+    -- Crossing: the smallest threshold a certificate is within, unless that
+    -- threshold or a smaller one was already dealt with. The row lock makes
+    -- a concurrent renewal either win (the certificate is no longer active
+    -- when rechecked) or wait for this scan.
+    WITH due AS (
+        SELECT c.id AS cid, c.valid_to, s.crossed
+          FROM @extschema@.ssl_certificate c
+         CROSS JOIN LATERAL (SELECT min(x) AS crossed FROM unnest(t) x
+                              WHERE c.valid_to <= now() + make_interval(days => x)) s
+         WHERE c.status = 'active'
+           AND c.valid_to >= now()
+           AND c.valid_to <= now() + make_interval(days => widest)
+           AND NOT EXISTS (SELECT 1 FROM @extschema@.ssl_expiry_alert a
+                            WHERE a.certificate_id = c.id AND a.threshold > 0 AND a.threshold <= s.crossed)
+           FOR SHARE OF c
+    ), logged AS (
+        INSERT INTO @extschema@.ssl_lifecycle_event AS ev (certificate_id, event_type, description)
+        SELECT d.cid, 'expiring',
+               format('Expires in %s day(s), at %s UTC: crossed the %s-day threshold',
+                      floor(extract(epoch FROM d.valid_to - now()) / 86400)::integer,
+                      to_char(d.valid_to AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), d.crossed)
+          FROM due d ORDER BY d.cid
+        RETURNING ev.id, ev.certificate_id
+    ), sent AS (
+        INSERT INTO @extschema@.ssl_expiry_alert AS al (certificate_id, threshold, event_id)
+        SELECT l.certificate_id, d.crossed, l.id FROM logged l JOIN due d ON d.cid = l.certificate_id
+        RETURNING al.certificate_id, al.threshold
+    ), covered AS (
+        INSERT INTO @extschema@.ssl_expiry_alert (certificate_id, threshold)
+        SELECT d.cid, x FROM due d CROSS JOIN unnest(t) x WHERE x > d.crossed
+        ON CONFLICT DO NOTHING
+    )
+    SELECT coalesce(array_agg(s.certificate_id ORDER BY s.certificate_id), '{}'),
+           coalesce(array_agg(s.threshold ORDER BY s.certificate_id), '{}')
+      INTO fired, fired_at FROM sent s;
+
+    RETURN QUERY
+    SELECT g.id, 0, 'expired'::text FROM unnest(gone) g(id)
+    UNION ALL
+    SELECT f.id, f.th, 'expiring'::text FROM unnest(fired, fired_at) f(id, th)
+    ORDER BY 1, 2;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ssl_expiry_scan(integer[]) IS
+    'Expiry alerts that fire on crossing: for each active certificate, logs one expiring event (which reaches the outbox) for the smallest threshold (days before valid_to) it is within and has not been alerted for, recording larger ones as covered; marks active certificates past valid_to expired (one expired event, as ssl_refresh_status would). Returns what it emitted; running it again emits nothing new. Thresholds are a set of at most 32 whole days from 1 to 36500 (order and duplicates ignored); NULL, empty, more than 32 elements, NULL elements or values out of range raise 22023.';
+
+-- Privileges: operators may now unsubscribe (their own consumers); the
+-- internal helpers are not callable by anyone but the owner.
+REVOKE ALL ON FUNCTION
+    @extschema@.ssl_outbox_check_owner(text, regrole), @extschema@.ssl_outbox_catch_up(text),
+    @extschema@.ssl_outbox_set_owner(text, regrole)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_outbox_unsubscribe(text) TO netbox_ssl_operator;
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_outbox_set_owner(text, regrole) TO netbox_ssl_admin;
+GRANT SELECT ON @extschema@.ssl_outbox_backlog TO netbox_ssl_reader;
+
+
 -- (end of part B)
 
 -- ===========================================================================
