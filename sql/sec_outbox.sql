@@ -47,7 +47,7 @@ RESET netbox_ssl.actor;
 \! sed -e 's/PID [0-9]*/PID N/' -e 's/"id": [0-9]*/"id": ID/' -e 's/"certificate_id": [0-9]*/"certificate_id": CID/' /tmp/netbox_ssl_sec_outbox_notify.txt; rm -f /tmp/netbox_ssl_sec_outbox_notify.txt
 UNLISTEN ssl_lifecycle;
 -- The outbox row, readable by netbox_ssl_reader only, keeps the full payload.
-SELECT payload->>'actor' AS outbox_actor, payload->>'common_name' AS outbox_common_name
+SELECT payload->>'actor' = current_user AS outbox_actor_is_role, payload->>'on_behalf_of' AS outbox_on_behalf_of, payload->>'common_name' AS outbox_common_name
   FROM ssl_outbox WHERE id = :note_id;
 
 ----------------------------------------------------------------------------

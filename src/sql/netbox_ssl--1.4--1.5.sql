@@ -76,11 +76,13 @@ BEGIN
                    'related_certificate_id', n.related_certificate_id,
                    'common_name', left(c.common_name, 200),
                    'actor', left(n.actor, 200),
+                   'on_behalf_of', left(n.on_behalf_of, 200),
                    'occurred_at', to_char(n.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                    'threshold', CASE WHEN n.event_type = 'expiring' THEN
                                     (SELECT a.threshold FROM @extschema@.ssl_expiry_alert a WHERE a.event_id = n.id) END,
                    'truncated', coalesce(greatest(length(n.event_type), length(n.old_status), length(n.new_status),
-                                                  length(c.common_name), length(n.actor)) > 200, false)),
+                                                  length(c.common_name), length(n.actor),
+                                                  length(n.on_behalf_of)) > 200, false)),
                pg_current_xact_id(), pg_current_snapshot()
           FROM new_rows n
           LEFT JOIN @extschema@.ssl_certificate c ON c.id = n.certificate_id
