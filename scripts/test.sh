@@ -5,7 +5,8 @@
 #   3. pg_regress (sql/, expected/) and isolation tests (test/isolation/)
 #      against a throwaway cluster started as the postgres user;
 #   4. checks of that server's log: no crash, no private key material;
-#   plus static analysis of src/, a 60 s libFuzzer run per target, the Python
+#   plus static analysis of src/, a 60 s libFuzzer run per target, the Janus
+#   load test (pgbench, scripts/loadtest.sh LOAD_MODE=janus), the Python
 #   application example, the outbox listener/worker/pg_cron tests, and a
 #   pg_dump/restore round trip.
 # Installs missing Debian packages first. Needs root (re-runs itself with sudo).
@@ -88,6 +89,15 @@ if bash test/schema/identity.sh >build/schema_identity.log 2>&1; then
     tail -1 build/schema_identity.log; pass 1
 else
     head -60 build/schema_identity.log; fail 1 "schema identity (see build/schema_identity.log)"
+fi
+
+section "Janus load: renewals and reverts against multi-row assignment DELETEs (scripts/loadtest.sh, own cluster, about 50 s)"
+# Security item 13: any deadlock (40P01), unexpected error or broken invariant fails.
+if LOAD_MODE=janus LOAD_SECONDS=30 LOAD_SKIP_BUILD=1 SANDBOX_PORT=54381 bash scripts/loadtest.sh >build/loadtest.log 2>&1; then
+    grep -E '^  (number of transactions|tps)|^deadlocks =|^all invariants hold' build/loadtest.log; pass 1
+else
+    grep -E '^  (number of transactions|tps)|^deadlocks =|INVARIANT VIOLATED' build/loadtest.log || tail -30 build/loadtest.log
+    fail 1 "Janus load test (scripts/loadtest.sh LOAD_MODE=janus, see build/loadtest.log)"
 fi
 
 section "application example (examples/janus.py, psycopg)"
