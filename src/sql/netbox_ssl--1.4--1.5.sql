@@ -953,6 +953,18 @@ $$;
 COMMENT ON FUNCTION @extschema@.ssl_csr_guard() IS
     'Trigger function: refuses edits to the parsed request fields, enforces the request status machine (55000), links a request only to a certificate with the same spki_sha256 (23514), and maintains updated_at.';
 
+-- replaced_by keeps "at most one predecessor" through a partial unique index.
+-- A plain unique index makes replaced_by a key column: setting it would then
+-- need FOR UPDATE on the row the renewal holds FOR NO KEY UPDATE, waiting for
+-- the KEY SHARE lock that a concurrent assignment insert's foreign key holds
+-- while that insert waits for the renewal: a deadlock (found by the Janus
+-- load test). Columns of partial indexes are not key columns.
+DROP INDEX @extschema@.ssl_certificate_replaced_by_key;
+CREATE UNIQUE INDEX ssl_certificate_replaced_by_key ON @extschema@.ssl_certificate (replaced_by)
+    WHERE replaced_by IS NOT NULL;
+COMMENT ON INDEX @extschema@.ssl_certificate_replaced_by_key IS
+    'A certificate has at most one predecessor. Partial, so that replaced_by is not a key column and setting it needs no lock beyond FOR NO KEY UPDATE.';
+
 -- (end of part C)
 
 -- ===========================================================================

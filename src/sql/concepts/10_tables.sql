@@ -196,9 +196,9 @@ CREATE INDEX ssl_certificate_pending_idx ON @extschema@.ssl_certificate USING bt
 
 COMMENT ON INDEX @extschema@.ssl_certificate_pending_idx IS 'Keeps ssl_refresh_status cheap: pending certificates by start of validity.';
 
-CREATE UNIQUE INDEX ssl_certificate_replaced_by_key ON @extschema@.ssl_certificate USING btree (replaced_by);
+CREATE UNIQUE INDEX ssl_certificate_replaced_by_key ON @extschema@.ssl_certificate USING btree (replaced_by) WHERE (replaced_by IS NOT NULL);
 
-COMMENT ON INDEX @extschema@.ssl_certificate_replaced_by_key IS 'A certificate has at most one predecessor.';
+COMMENT ON INDEX @extschema@.ssl_certificate_replaced_by_key IS 'A certificate has at most one predecessor. Partial, so that replaced_by is not a key column and setting it needs no lock beyond FOR NO KEY UPDATE.';
 
 CREATE INDEX ssl_certificate_sans_idx ON @extschema@.ssl_certificate USING gin (sans);
 
