@@ -166,6 +166,197 @@ constexpr OidName kRfc4514Names[] = {
     {"2.5.4.9", "STREET"}, {"0.9.2342.19200300.100.1.25", "DC"}, {"0.9.2342.19200300.100.1.1", "UID"},
 };
 
+// True for strict UTF-8 (RFC 3629: no overlongs, surrogates or > U+10FFFF).
+bool valid_utf8(std::string_view s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const std::size_t n = s.size();
+    for (std::size_t i = 0; i < n;) {
+        const unsigned char b = p[i];
+        if (b < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t len = 0;
+        std::uint32_t cp = 0;
+        std::uint32_t min = 0;
+        if (b >= 0xC2 && b <= 0xDF) {
+            len = 2; cp = b & 0x1F; min = 0x80;
+        } else if (b >= 0xE0 && b <= 0xEF) {
+            len = 3; cp = b & 0x0F; min = 0x800;
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            len = 4; cp = b & 0x07; min = 0x10000;
+        } else {
+            return false;
+        }
+        if (i + len > n) return false;
+        for (std::size_t k = 1; k < len; ++k) {
+            if ((p[i + k] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += len;
+    }
+    return true;
+}
+
+// Text as the plugin stores it: valid UTF-8 is kept as it is, control
+// characters included (the plugin keeps them too); NUL, which no
+// PostgreSQL text can hold, becomes "\00". Bytes that are not UTF-8 (the
+// plugin cannot read those at all) become "\XX" as in our other columns.
+std::string plugin_text(std::string_view bytes) {
+    if (!valid_utf8(bytes)) return sanitize_text(bytes, false);
+    std::string out;
+    out.reserve(bytes.size());
+    for (char c : bytes) {
+        if (c == '\0') {
+            out += "\\00";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+bool is_ascii(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// One DER element with a one-byte tag and a definite length.
+struct Tlv {
+    unsigned char tag = 0;
+    std::string_view content;
+    std::string_view whole;
+};
+
+bool read_tlv(std::string_view& in, Tlv& out) {
+    if (in.size() < 2) return false;
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    if ((p[0] & 0x1F) == 0x1F) return false;  // long-form tag
+    std::size_t pos = 2;
+    std::size_t len = p[1];
+    if (len & 0x80) {
+        const std::size_t n = len & 0x7F;
+        if (n == 0 || n > 4 || in.size() < 2 + n) return false;
+        len = 0;
+        for (std::size_t k = 0; k < n; ++k) len = (len << 8) | p[2 + k];
+        pos += n;
+    }
+    if (in.size() - pos < len) return false;
+    out.tag = p[0];
+    out.content = in.substr(pos, len);
+    out.whole = in.substr(0, pos + len);
+    in.remove_prefix(pos + len);
+    return true;
+}
+
+bool printable_char(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::strchr(" '()+,-./:=?", c) != nullptr;
+}
+
+// Whether cryptography can decode an attribute value of this tag.
+bool value_decodable(const Tlv& v) {
+    switch (v.tag) {
+    case V_ASN1_BIT_STRING:
+        return true;
+    case V_ASN1_PRINTABLESTRING:
+        return std::all_of(v.content.begin(), v.content.end(), [](char c) { return c != '\0' && printable_char(static_cast<unsigned char>(c)); });
+    case V_ASN1_BMPSTRING: {
+        if (v.content.size() % 2 != 0) return false;
+        const auto* p = reinterpret_cast<const unsigned char*>(v.content.data());
+        for (std::size_t i = 0; i < v.content.size(); i += 2) {
+            const unsigned u = (static_cast<unsigned>(p[i]) << 8) | p[i + 1];
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                if (i + 3 >= v.content.size()) return false;
+                const unsigned lo = (static_cast<unsigned>(p[i + 2]) << 8) | p[i + 3];
+                if (lo < 0xDC00 || lo > 0xDFFF) return false;
+                i += 2;
+            } else if (u >= 0xDC00 && u <= 0xDFFF) {
+                return false;
+            }
+        }
+        return true;
+    }
+    case V_ASN1_UNIVERSALSTRING: {
+        if (v.content.size() % 4 != 0) return false;
+        const auto* p = reinterpret_cast<const unsigned char*>(v.content.data());
+        for (std::size_t i = 0; i < v.content.size(); i += 4) {
+            const std::uint32_t cp = (static_cast<std::uint32_t>(p[i]) << 24) | (static_cast<std::uint32_t>(p[i + 1]) << 16) |
+                                     (static_cast<std::uint32_t>(p[i + 2]) << 8) | p[i + 3];
+            if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        }
+        return true;
+    }
+    default:
+        return valid_utf8(v.content);
+    }
+}
+
+// Whether the Python `cryptography` library (48) can decode this name: it
+// refuses an empty RDN, a multi-valued RDN whose attributes are not in
+// strictly ascending DER order (so also a repeated attribute), long-form
+// tags, a PrintableString with characters outside its alphabet, and string
+// values that are not valid in their encoding (UTF-8 for all but
+// BMPString, UniversalString and BIT STRING).
+bool cryptography_can_decode(const X509_NAME* name) {
+    const unsigned char* der = nullptr;
+    std::size_t der_len = 0;
+    if (X509_NAME_get0_der(name, &der, &der_len) != 1 || der == nullptr) {
+        ERR_clear_error();
+        return false;
+    }
+    std::string_view in(reinterpret_cast<const char*>(der), der_len);
+    Tlv seq;
+    if (!read_tlv(in, seq) || seq.tag != 0x30) return false;
+    std::string_view rdns = seq.content;
+    while (!rdns.empty()) {
+        Tlv set;
+        if (!read_tlv(rdns, set) || set.tag != 0x31 || set.content.empty()) return false;
+        std::string_view atvs = set.content;
+        std::string_view previous;
+        while (!atvs.empty()) {
+            Tlv atv;
+            if (!read_tlv(atvs, atv) || atv.tag != 0x30) return false;
+            if (!previous.empty() && !(previous < atv.whole)) return false;
+            previous = atv.whole;
+            std::string_view parts = atv.content;
+            Tlv oid;
+            Tlv value;
+            if (!read_tlv(parts, oid) || oid.tag != 0x06 || !read_tlv(parts, value) || !parts.empty()) return false;
+            if (!value_decodable(value)) return false;
+        }
+    }
+    return true;
+}
+
+// Python's str() of an IPv4Network / IPv6Network built from an address and
+// a netmask (8 or 32 bytes, as in name constraints); nullopt where Python
+// raises ValueError (mask not contiguous, host bits set).
+std::optional<std::string> python_network_text(const unsigned char* data, std::size_t len) {
+    const std::size_t half = len / 2;
+    int prefix = 0;
+    bool ended = false;
+    for (std::size_t i = 0; i < half; ++i) {
+        for (int bit = 7; bit >= 0; --bit) {
+            const bool one = (data[half + i] >> bit) & 1;
+            if (one && ended) return std::nullopt;
+            if (one) {
+                ++prefix;
+            } else {
+                ended = true;
+            }
+        }
+    }
+    for (std::size_t i = 0; i < half; ++i) {
+        if ((data[i] & ~data[half + i]) != 0) return std::nullopt;
+    }
+    return python_ip_text(data, half) + "/" + std::to_string(prefix);
+}
+
+// Thrown by san_text where cryptography raises ValueError for one name: the
+// plugin then keeps no SANs at all.
+struct SanUnreadable {};
+
 std::string dotted(const ASN1_OBJECT* obj) {
     if (obj == nullptr) return {};
     char buf[256];
@@ -231,12 +422,12 @@ NameValue name_value(const ASN1_STRING* s) {
         if (n >= 0 && utf8 != nullptr) {
             std::string out(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(n));
             OPENSSL_free(utf8);
-            v.text = sanitize_text(out, false);
+            v.text = plugin_text(out);
             return v;
         }
         ERR_clear_error();
     }
-    v.text = sanitize_text(raw_bytes(s), false);
+    v.text = plugin_text(raw_bytes(s));
     return v;
 }
 
@@ -318,6 +509,8 @@ std::string rfc4514_name(const X509_NAME* name) {
 }
 
 std::string common_name(const X509_NAME* subject) {
+    // The plugin falls back to "Unknown" when the subject cannot be decoded.
+    if (!cryptography_can_decode(subject)) return "Unknown";
     const int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
     if (i < 0) return "Unknown";
     return value_str(name_value(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i))));
@@ -341,17 +534,29 @@ std::string san_text(const GENERAL_NAME* gn) {
     void* value = GENERAL_NAME_get0_value(gn, &type);
     switch (type) {
     case GEN_DNS:
-        return "DNS:" + sanitize_text(raw_bytes(static_cast<ASN1_STRING*>(value)), false);
     case GEN_EMAIL:
-        return "Email:" + sanitize_text(raw_bytes(static_cast<ASN1_STRING*>(value)), false);
-    case GEN_URI:
-        return "URI:" + sanitize_text(raw_bytes(static_cast<ASN1_STRING*>(value)), false);
+    case GEN_URI: {
+        // IA5String: cryptography refuses any byte above 0x7F.
+        const std::string v = raw_bytes(static_cast<ASN1_STRING*>(value));
+        if (!is_ascii(v)) throw SanUnreadable{};
+        return std::string(type == GEN_DNS ? "DNS:" : type == GEN_EMAIL ? "Email:" : "URI:") + plugin_text(v);
+    }
     case GEN_IPADD: {
         const std::string ip = raw_bytes(static_cast<ASN1_STRING*>(value));
-        return "IP:" + python_ip_text(reinterpret_cast<const unsigned char*>(ip.data()), ip.size());
+        const auto* bytes = reinterpret_cast<const unsigned char*>(ip.data());
+        if (ip.size() == 4 || ip.size() == 16) return "IP:" + python_ip_text(bytes, ip.size());
+        if (ip.size() == 8 || ip.size() == 32) {
+            std::optional<std::string> net = python_network_text(bytes, ip.size());
+            if (net) return "IP:" + *net;
+        }
+        throw SanUnreadable{};
     }
-    case GEN_DIRNAME:
-        return rfc4514_name(static_cast<X509_NAME*>(value));
+    case GEN_DIRNAME: {
+        // str(Name) is its repr: "<Name(RFC 4514 form)>".
+        const auto* dn = static_cast<X509_NAME*>(value);
+        if (!cryptography_can_decode(dn)) throw SanUnreadable{};
+        return "<Name(" + rfc4514_name(dn) + ")>";
+    }
     case GEN_RID: {
         const std::string oid = dotted(static_cast<ASN1_OBJECT*>(value));
         return "<ObjectIdentifier(oid=" + oid + ", name=" + cryptography_oid_name(oid) + ")>";
@@ -379,7 +584,11 @@ std::vector<std::string> plugin_sans(const X509* cert) {
     GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, nullptr)));
     ERR_clear_error();
     if (!names) return sans;
-    for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) sans.push_back(san_text(sk_GENERAL_NAME_value(names.get(), i)));
+    try {
+        for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) sans.push_back(san_text(sk_GENERAL_NAME_value(names.get(), i)));
+    } catch (const SanUnreadable&) {
+        sans.clear();
+    }
     return sans;
 }
 
