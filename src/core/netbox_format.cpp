@@ -698,7 +698,7 @@ std::string python_ip_text(const unsigned char* data, std::size_t len) {
     }
     if (len != 16) return "invalid(" + colon_hex(data, len) + ")";
     unsigned groups[8];
-    for (int i = 0; i < 8; ++i) groups[i] = (static_cast<unsigned>(data[2 * i]) << 8) | data[2 * i + 1];
+    for (std::size_t i = 0; i < 8; ++i) groups[i] = (static_cast<unsigned>(data[2 * i]) << 8) | data[2 * i + 1];
     int best_start = -1;
     int best_len = 0;
     for (int i = 0; i < 8;) {
