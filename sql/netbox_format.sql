@@ -1,7 +1,10 @@
 -- ssl_netbox_fields: a certificate's columns in the NetBox SSL plugin's own
 -- formats (docs/netbox-formats.md), for the NetBox bridge.
-CREATE EXTENSION netbox_ssl;
 SET timezone = 'UTC';
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS netbox_ssl CASCADE;
+RESET client_min_messages;
+CREATE EXTENSION netbox_ssl;
 \set le `cat test/fixtures/netbox/letsencrypt-leaf.pem`
 \set old `cat test/fixtures/janus-old.pem`
 \set new `cat test/fixtures/janus-new.pem`
@@ -128,4 +131,3 @@ SELECT p.proname, p.provolatile, p.proisstrict, p.proparallel, obj_description(p
   FROM pg_proc p WHERE p.proname = 'ssl_netbox_fields' ORDER BY p.oid;
 SELECT obj_description('ssl_netbox_fields'::regtype, 'pg_type') IS NOT NULL AS type_commented;
 
-DROP EXTENSION netbox_ssl;
