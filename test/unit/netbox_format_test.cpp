@@ -6,6 +6,8 @@
 // test/fixtures/netbox/plugin_diff.py.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -183,6 +185,55 @@ TEST(NetboxFormat, RefusesAnythingButOneCertificateBlock) {
     expect_error(ErrorKind::Malformed, [] { netbox_fields("", ""); }, "empty");
     expect_error(ErrorKind::Malformed, [] { netbox_fields(fixture("csr/rsa-san.csr.pem"), ""); }, "csr");
     expect_error(ErrorKind::PrivateKey, [] { netbox_fields(fixture("key-only.pem"), ""); }, "key");
+}
+
+}  // namespace
+}  // namespace netbox_ssl::test
+
+namespace netbox_ssl::test {
+namespace {
+
+// Every certificate file under test/fixtures (the hand-made ones, the bad
+// ones and the corpus copy): whatever ssl_parse accepts, the plugin formats
+// are computed without error (through the fast decoder or its d2i_X509
+// fallback) and agree with ssl_parse where the formats coincide.
+TEST(NetboxFormat, EveryFixtureThatParses) {
+    std::size_t parsed = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(fixture_path(""))) {
+        if (!entry.is_regular_file()) continue;
+        const std::string ext = entry.path().extension().string();
+        if (ext != ".pem" && ext != ".der" && ext != ".crt" && ext != ".cer") continue;
+        const std::string bytes = read_file(entry.path().string());
+        CertificateInfo info;
+        try {
+            info = parse_der(bytes);
+        } catch (const Error&) {
+            continue;
+        }
+        ++parsed;
+        NetboxFields f;
+        ASSERT_NO_THROW(f = netbox_fields(info)) << entry.path();
+        EXPECT_EQ(f.fingerprint_sha256, info.fingerprint_sha256) << entry.path();
+        EXPECT_EQ(f.valid_from, info.valid_from) << entry.path();
+        EXPECT_EQ(f.valid_to, info.valid_to) << entry.path();
+        EXPECT_EQ(f.pem_content + "\n", info.pem_content) << entry.path();
+        // Same digits; ours are zero-padded pairs.
+        std::string ours;
+        for (char c : info.serial_number) {
+            if (c != ':') ours += c;
+        }
+        std::string theirs;
+        for (char c : f.serial_number) {
+            if (c != ':') theirs += c;
+        }
+        const bool negative = !ours.empty() && ours[0] == '-';
+        std::string digits = ours.substr(negative ? 1 : 0);
+        digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size()));
+        if (digits.empty()) digits = "0";
+        EXPECT_EQ(theirs, (negative && digits != "0" ? "-" : "") + digits) << entry.path();
+        EXPECT_TRUE(f.algorithm == "rsa" || f.algorithm == "ecdsa" || f.algorithm == "ed25519" || f.algorithm == "unknown");
+    }
+    EXPECT_GT(parsed, 100u);
 }
 
 }  // namespace
