@@ -141,6 +141,23 @@ const netbox_ssl::ChainValidator& validator_for(const ByteList& anchors, const B
     return *cache->validator;
 }
 
+// The rules of a stored issuer_chain (security item 7): PEM CERTIFICATE
+// blocks that decode, at least one, nothing else but text between blocks.
+// Adds the certificates to `out`; throws Error(PrivateKey) for a key and
+// Error(Malformed) for a block that does not decode; returns the structural
+// problem as a phrase, or "" when the chain is acceptable.
+std::string chain_rule_problem(std::string_view text, netbox_ssl::CertificateSet& out) {
+    if (text.empty()) return {};
+    std::size_t certificates = 0;
+    for (const netbox_ssl::PemBlock& block : netbox_ssl::split_pem(text)) {
+        if (block.kind != netbox_ssl::PemKind::Certificate) return "issuer_chain may hold only PEM CERTIFICATE blocks";
+        out.add_der(block.der);
+        ++certificates;
+    }
+    if (certificates == 0) return "issuer_chain holds no PEM CERTIFICATE block";
+    return {};
+}
+
 // Seconds since 1970 for a finite timestamptz.
 std::int64_t unix_seconds(TimestampTz ts) {
     constexpr std::int64_t kEpochShift = static_cast<std::int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
@@ -168,6 +185,9 @@ extern "C" Datum ssl_chain_verify(PG_FUNCTION_ARGS) {
     }
     const Bytes leaf = read_text(fcinfo, 0);
     const Bytes chain = read_text(fcinfo, 1);
+    // 1.5 passes the issuer candidates as a seventh argument; the pool then
+    // is empty, so the cached store holds the anchors only.
+    const Bytes candidates = PG_NARGS() > 6 ? read_text(fcinfo, 6) : Bytes{"", 0};
     const ByteList pool = read_array(fcinfo, 2, TEXTOID);
     const ByteList anchors = read_array(fcinfo, 3, BYTEAOID);
     char* hostname = PG_ARGISNULL(5) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(5));
@@ -205,15 +225,18 @@ extern "C" Datum ssl_chain_verify(PG_FUNCTION_ARGS) {
             chain_problem = "it is larger than netbox_ssl.max_input_bytes";
         } else {
             try {
-                extra.add_pem(std::string_view(chain.data, chain.len));
+                chain_problem = chain_rule_problem(std::string_view(chain.data, chain.len), extra);
             } catch (const netbox_ssl::Error& e) {
                 if (e.kind() == netbox_ssl::ErrorKind::Internal) throw;
                 chain_problem = e.kind() == netbox_ssl::ErrorKind::PrivateKey || e.kind() == netbox_ssl::ErrorKind::Pkcs12
                                     ? std::string("it holds a private key")
                                     : std::string(e.what());
-                extra = netbox_ssl::CertificateSet();
             }
         }
+        // Issuer candidates found by the caller (1.5: by name and key
+        // identifier) are per-call intermediates after the issuer_chain.
+        if (!chain_problem.empty()) extra = netbox_ssl::CertificateSet();
+        extra.add_pem(std::string_view(candidates.data, candidates.len));
         netbox_ssl::ChainOptions options;
         options.at = unix_seconds(at);
         if (hostname != nullptr) options.hostname = std::string(hostname);
@@ -299,21 +322,12 @@ extern "C" Datum ssl_issuer_chain_check(PG_FUNCTION_ARGS) {
     }
     const Bytes chain = read_text(fcinfo, 0);
 
-    bool other_block = false;
-    std::size_t certificates = 0;
+    char problem_text[128] = {};
     CoreFailure failure;
     const bool ok = run_core(&failure, [&] {
-        const std::string_view text(chain.data, chain.len);
-        if (text.empty()) return;
         netbox_ssl::CertificateSet set;  // decodes each block: bad DER is refused here
-        for (const netbox_ssl::PemBlock& block : netbox_ssl::split_pem(text)) {
-            if (block.kind != netbox_ssl::PemKind::Certificate) {
-                other_block = true;
-                return;
-            }
-            set.add_der(block.der);
-            ++certificates;
-        }
+        const std::string problem = chain_rule_problem(std::string_view(chain.data, chain.len), set);
+        snprintf(problem_text, sizeof problem_text, "%s", problem.c_str());
     });
     if (!ok) {
         if (!raise_error && !failure.out_of_memory && failure.kind != netbox_ssl::ErrorKind::Internal) {
@@ -323,13 +337,8 @@ extern "C" Datum ssl_issuer_chain_check(PG_FUNCTION_ARGS) {
         }
         raise_chain_failure(&failure);
     }
-    const char* problem = nullptr;
-    if (other_block) {
-        problem = "issuer_chain may hold only PEM CERTIFICATE blocks";
-    } else if (chain.len > 0 && certificates == 0) {
-        problem = "issuer_chain holds no PEM CERTIFICATE block";
-    }
-    if (problem == nullptr) PG_RETURN_NULL();
+    const char* problem = problem_text;
+    if (problem[0] == '\0') PG_RETURN_NULL();
     if (!raise_error) PG_RETURN_TEXT_P(cstring_to_text(psprintf("The issuer chain is malformed: %s.", problem)));
     ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION), errmsg("%s", problem),
                     errhint("Store the intermediate certificates as PEM CERTIFICATE blocks, or '' for none."),

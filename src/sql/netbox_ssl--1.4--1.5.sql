@@ -105,6 +105,21 @@ COMMENT ON FUNCTION @extschema@.ssl_chain_candidates(text, text, text) IS
     'Internal: the PEM of the stored, not revoked CA certificates that can issue a certificate with this issuer name and authority key identifier (or a certificate of its issuer_chain), found through indexes, then their issuers, up to 8 levels and 64 certificates; NULL when none.';
 REVOKE ALL ON FUNCTION @extschema@.ssl_chain_candidates(text, text, text) FROM PUBLIC;
 
+-- The verifier with the candidates as a separate argument (per-call
+-- intermediates after the issuer_chain, to which the issuer_chain rules do
+-- not apply: they are stored certificates). With an empty pool, the
+-- backend's cached X509_STORE holds the anchors only and is reused while
+-- they are unchanged.
+CREATE FUNCTION @extschema@.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[],
+                                             at timestamptz, hostname text, candidates text,
+                                             OUT status text, OUT depth integer, OUT message text, OUT chain text[])
+    RETURNS record
+    AS 'MODULE_PATHNAME', 'ssl_chain_verify'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE COST 20000;
+COMMENT ON FUNCTION @extschema@.ssl_chain_verify(text, text, text[], bytea[], timestamptz, text, text) IS
+    'Internal: validates the PEM leaf with its PEM issuer_chain (an unusable one gives status invalid), the PEM candidates, the PEM pool of intermediates and the DER anchors at a time, for an optional host name or IP. The store is cached per backend while pool and anchors are unchanged.';
+REVOKE ALL ON FUNCTION @extschema@.ssl_chain_verify(text, text, text[], bytea[], timestamptz, text, text) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamptz DEFAULT now(), hostname text DEFAULT NULL)
 RETURNS TABLE(status text, depth integer, message text, chain text[])
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp COST 50000 ROWS 1 AS $$
@@ -127,12 +142,10 @@ BEGIN
     -- issuers (found by name and key identifier); the trust store holds the
     -- anchors only, so it stays cached while they are unchanged.
     r := @extschema@.ssl_chain_verify(
-            cert.pem_content,
-            concat_ws(E'\n', nullif(cert.issuer_chain, ''),
-                      @extschema@.ssl_chain_candidates(cert.issuer, cert.authority_key_id, cert.issuer_chain)),
-            '{}',
+            cert.pem_content, cert.issuer_chain, '{}',
             coalesce((SELECT array_agg(a.der ORDER BY a.id) FROM @extschema@.ssl_trust_anchor AS a), '{}'),
-            ssl_validate_chain.at, ssl_validate_chain.hostname);
+            ssl_validate_chain.at, ssl_validate_chain.hostname,
+            @extschema@.ssl_chain_candidates(cert.issuer, cert.authority_key_id, cert.issuer_chain));
     -- Only a check of the certificate as it stands (now, no host name) is
     -- stored, and only for callers who may write (operators and admins);
     -- readers get the answer without a write.
@@ -171,10 +184,8 @@ BEGIN
                  WHERE c.status = 'active' ORDER BY c.id LOOP
         -- A bad stored issuer_chain is a verdict (invalid), never an error.
         r := @extschema@.ssl_chain_verify(
-                cert.pem_content,
-                concat_ws(E'\n', nullif(cert.issuer_chain, ''),
-                          @extschema@.ssl_chain_candidates(cert.issuer, cert.authority_key_id, cert.issuer_chain)),
-                '{}', anchors, t, NULL);
+                cert.pem_content, cert.issuer_chain, '{}', anchors, t, NULL,
+                @extschema@.ssl_chain_candidates(cert.issuer, cert.authority_key_id, cert.issuer_chain));
         UPDATE @extschema@.ssl_certificate AS c
            SET chain_status = r.status, chain_validated_at = t, chain_message = r.message, chain_depth = r.depth
          WHERE c.id = cert.id;
