@@ -74,32 +74,43 @@ COMMENT ON INDEX @extschema@.ssl_certificate_ca_subject_idx IS
     'CA certificates by subject name (lower case): issuer candidates for chain validation. Hash, so no name is too long for it.';
 
 CREATE FUNCTION @extschema@.ssl_chain_candidates(issuer text, authority_key_id text, issuer_chain text)
-RETURNS text LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    WITH RECURSIVE seed(issuer, akid) AS (
-        SELECT $1, $2
-        UNION ALL
-        SELECT p.issuer, p.authority_key_id
-          FROM unnest(CASE WHEN $3 <> '' AND @extschema@.ssl_issuer_chain_check($3, false) IS NULL
-                           THEN @extschema@.ssl_chain_split_pem($3) END) AS d(der),
-               LATERAL @extschema@.ssl_parse(d.der) AS p
-    ), walk(id, subject, issuer, akid, depth) AS (
-        SELECT c.id, c.subject, c.issuer, c.authority_key_id, 1
-          FROM seed s
-          JOIN @extschema@.ssl_certificate c
-            ON c.is_ca AND (lower(c.subject) = lower(s.issuer) OR c.subject_key_id = s.akid)
-         WHERE c.status <> 'revoked'
-        UNION
-        SELECT c.id, c.subject, c.issuer, c.authority_key_id, w.depth + 1
-          FROM walk w
-          JOIN @extschema@.ssl_certificate c
-            ON c.is_ca AND (lower(c.subject) = lower(w.issuer) OR c.subject_key_id = w.akid)
-         WHERE c.status <> 'revoked' AND w.depth < 8 AND lower(w.subject) <> lower(w.issuer)
-    ), picked AS (
-        SELECT w.id FROM (SELECT walk.id, walk.depth FROM walk LIMIT 512) AS w
-         GROUP BY w.id ORDER BY min(w.depth), w.id LIMIT 64
-    )
-    SELECT string_agg(c.pem_content, E'\n' ORDER BY c.id)
-      FROM picked JOIN @extschema@.ssl_certificate c ON c.id = picked.id
+RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- Names (lower case) and key identifiers to look for, level by level.
+    names text[] := ARRAY[lower(ssl_chain_candidates.issuer)];
+    keys text[] := ARRAY[ssl_chain_candidates.authority_key_id];
+    found bigint[] := '{}';
+    level_ids bigint[];
+BEGIN
+    IF ssl_chain_candidates.issuer_chain <> ''
+       AND @extschema@.ssl_issuer_chain_check(ssl_chain_candidates.issuer_chain, false) IS NULL THEN
+        SELECT names || array_agg(lower(p.issuer)), keys || array_agg(p.authority_key_id)
+          INTO names, keys
+          FROM unnest(@extschema@.ssl_chain_split_pem(ssl_chain_candidates.issuer_chain)) AS d(der),
+               LATERAL @extschema@.ssl_parse(d.der) AS p;
+    END IF;
+    FOR level IN 1..8 LOOP
+        -- One indexed lookup per level (hash index on lower(subject), btree
+        -- on subject_key_id, both for CA certificates only).
+        SELECT array_agg(c.id ORDER BY c.id),
+               array_agg(lower(c.issuer)) FILTER (WHERE lower(c.issuer) <> lower(c.subject)),
+               array_agg(c.authority_key_id) FILTER (WHERE lower(c.issuer) <> lower(c.subject))
+          INTO level_ids, names, keys
+          FROM (SELECT x.id, x.subject, x.issuer, x.authority_key_id
+                  FROM @extschema@.ssl_certificate AS x
+                 WHERE x.is_ca AND (lower(x.subject) = ANY (names) OR x.subject_key_id = ANY (keys))
+                   AND x.status <> 'revoked' AND x.id <> ALL (found)
+                 ORDER BY x.id LIMIT 64) AS c;
+        EXIT WHEN level_ids IS NULL;
+        found := found || level_ids;
+        EXIT WHEN cardinality(found) >= 64 OR names IS NULL;
+    END LOOP;
+    IF cardinality(found) = 0 THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT string_agg(c.pem_content, E'\n' ORDER BY c.id)
+              FROM @extschema@.ssl_certificate AS c WHERE c.id = ANY (found[1:64]));
+END
 $$;
 COMMENT ON FUNCTION @extschema@.ssl_chain_candidates(text, text, text) IS
     'Internal: the PEM of the stored, not revoked CA certificates that can issue a certificate with this issuer name and authority key identifier (or a certificate of its issuer_chain), found through indexes, then their issuers, up to 8 levels and 64 certificates; NULL when none.';
