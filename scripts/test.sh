@@ -155,11 +155,21 @@ else
     echo "ok: no backend crashed"; pass 1
 fi
 key_leaked=0
+# The keys sql/errors.sql, sql/bad_input.sql and sql/sec_keylog.sql send in
+# every error situation (docs/security.md, item 5).
 for keyfile in test/fixtures/key-only.pem test/fixtures/leaf-with-key.pem; do
     # Every base64 line of the private key blocks must be absent from the log.
     while read -r line; do
-        [ ${#line} -ge 40 ] && grep -qF "$line" build/server.log && key_leaked=1
+        [ ${#line} -ge 40 ] && grep -qF "$line" build/server.log && { key_leaked=1; echo "key line in the log: $keyfile"; }
     done < <(sed -n '/PRIVATE KEY-----/,/END .*PRIVATE KEY-----/p' "$keyfile" | grep -v -- '-----')
+done
+# DER keys: every 64-character piece of their base64 and hex forms.
+for keyfile in test/fixtures/key-only.der; do
+    for form in "$(base64 -w0 "$keyfile")" "$(od -An -tx1 -v "$keyfile" | tr -d ' \n')"; do
+        for ((i = 0; i + 64 <= ${#form}; i += 64)); do
+            grep -qiF "${form:i:64}" build/server.log && { key_leaked=1; echo "key piece in the log: $keyfile"; }
+        done
+    done
 done
 if [ "$key_leaked" -eq 0 ]; then echo "ok: no private key material in the server log"; pass 1
 else fail 1 "private key material found in the server log"; fi

@@ -67,10 +67,10 @@ BEGIN;
 TRUNCATE ssl_lifecycle_event, ssl_certificate CASCADE;
 SELECT ssl_import(:'leaf') AS leaf_id \gset
 SELECT ssl_import(:'intermediate') AS intermediate_id \gset
-UPDATE ssl_certificate SET issuer_chain = 'kept' WHERE id = :intermediate_id;
+UPDATE ssl_certificate SET issuer_chain = :'root' WHERE id = :intermediate_id;
 SELECT ordinality, certificate_id = :leaf_id AS is_leaf, certificate_id = :intermediate_id AS is_intermediate, outcome
   FROM ssl_import_bundle(:'shuffled', 'update_chain');
-SELECT common_name, chain_certs(issuer_chain) AS chain, issuer_chain = 'kept' AS kept FROM ssl_certificate ORDER BY id;
+SELECT common_name, chain_certs(issuer_chain) AS chain, issuer_chain = :'root' AS kept FROM ssl_certificate ORDER BY id;
 SELECT event_type, description FROM ssl_lifecycle_event WHERE event_type = 'chain_updated';
 -- Run again: nothing left to fill in.
 SELECT ordinality, outcome FROM ssl_import_bundle(:'shuffled', 'update_chain');

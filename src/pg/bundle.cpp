@@ -84,8 +84,14 @@ OnConflict on_conflict_arg(FunctionCallInfo fcinfo) {
     if (strcmp(mode, "error") == 0) return OnConflict::Error;
     if (strcmp(mode, "skip") == 0) return OnConflict::Skip;
     if (strcmp(mode, "update_chain") == 0) return OnConflict::UpdateChain;
+    // Checked before the bundle's key scan, so the statement (which carries
+    // the bundle) is hidden; the value is echoed only when short and on one
+    // line, so a key passed here by mistake is not echoed either.
+    const bool echo = strlen(mode) <= 32 && strpbrk(mode, "\r\n") == nullptr;
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("on_conflict must be 'error', 'skip' or 'update_chain', not \"%s\"", mode)));
+                    echo ? errmsg("on_conflict must be 'error', 'skip' or 'update_chain', not \"%s\"", mode)
+                         : errmsg("on_conflict must be 'error', 'skip' or 'update_chain'"),
+                    errhidestmt(true)));
     pg_unreachable();
 }
 
@@ -144,7 +150,7 @@ bool id_contains(const IdSet* set, int64 id) {
 
 Datum import_bundle(FunctionCallInfo fcinfo, InputForm form) {
     if (PG_ARGISNULL(0)) {
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the bundle argument must not be NULL")));
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the bundle argument must not be NULL"), errhidestmt(true)));
     }
     const OnConflict mode = on_conflict_arg(fcinfo);
     text* tenant = PG_NARGS() > 2 && !PG_ARGISNULL(2) ? PG_GETARG_TEXT_PP(2) : nullptr;
@@ -214,7 +220,8 @@ Datum import_bundle(FunctionCallInfo fcinfo, InputForm form) {
             if (!find_certificate_id(fcinfo, cert.fingerprint_sha256, &id)) {
                 ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
                                 errmsg("bundle item %d: certificate with fingerprint %s was stored by a concurrent transaction",
-                                       ordinality, text_to_cstring(cert.fingerprint_sha256))));
+                                       ordinality, text_to_cstring(cert.fingerprint_sha256)),
+                                errhidestmt(true)));
             }
             outcome = "exists";
             if (!id_contains(&inserted_ids, id)) {  // stored before this call
@@ -223,7 +230,8 @@ Datum import_bundle(FunctionCallInfo fcinfo, InputForm form) {
                                     errmsg("bundle item %d: certificate with fingerprint %s is already stored as id " INT64_FORMAT,
                                            ordinality, text_to_cstring(cert.fingerprint_sha256), id),
                                     errhint("Pass on_conflict => 'skip' to report stored certificates and go on, or "
-                                            "'update_chain' to also fill in their missing issuer chains.")));
+                                            "'update_chain' to also fill in their missing issuer chains."),
+                                    errhidestmt(true)));
                 }
                 if (mode == OnConflict::UpdateChain) {
                     Datum args[2] = {Int64GetDatum(id), PointerGetDatum(cert.issuer_chain)};

@@ -23,6 +23,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "tcop/tcopprot.h"
 
 PG_FUNCTION_INFO_V1(ssl_parse_text);
 PG_FUNCTION_INFO_V1(ssl_parse_bytea);
@@ -33,7 +34,7 @@ namespace {
 [[noreturn]] void raise_core_failure(const CoreFailure* f, InputForm form) {
     using netbox_ssl::ErrorKind;
     if (f->out_of_memory) {
-        ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory while parsing a certificate")));
+        ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory while parsing a certificate"), errhidestmt(true)));
     }
     int code = ERRCODE_INTERNAL_ERROR;
     const char* hint = nullptr;
@@ -52,13 +53,15 @@ namespace {
     case ErrorKind::Internal:
         break;
     }
-    // A statement that carried a key must not be copied into the server log
-    // (log_min_error_statement would log it): hide statement and context.
+    // A statement that carried certificate input may also carry a key the
+    // core did not get to (or that sits in another argument), so it is never
+    // copied into the server log (log_min_error_statement would log it); a
+    // key error hides the context too.
     const bool secret = f->kind == ErrorKind::PrivateKey || f->kind == ErrorKind::Pkcs12;
     ereport(ERROR, (errcode(code), errmsg("%s", f->message),
                     f->detail[0] != '\0' ? errdetail("%s", f->detail) : 0,
                     hint != nullptr ? errhint("%s", hint) : 0,
-                    errhidestmt(secret), errhidecontext(secret)));
+                    errhidestmt(true), errhidecontext(secret)));
     pg_unreachable();
 }
 
@@ -128,7 +131,7 @@ Datum ssl_parse_common(FunctionCallInfo fcinfo, InputForm form) {
     TupleDesc desc = nullptr;
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("ssl_parse must be called in a context that accepts a composite result")));
+                        errmsg("ssl_parse must be called in a context that accepts a composite result"), errhidestmt(true)));
     }
     desc = BlessTupleDesc(desc);
     Datum values[kCertColumns];
@@ -142,7 +145,7 @@ Datum ssl_parse_common(FunctionCallInfo fcinfo, InputForm form) {
 void read_certificate_arg(FunctionCallInfo fcinfo, int argno, InputForm form, FlatCert* out) {
     if (PG_ARGISNULL(argno)) {
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                        errmsg("the certificate argument must not be NULL")));
+                        errmsg("the certificate argument must not be NULL"), errhidestmt(true)));
     }
     // The limit is checked on the stored size, before detoasting, so an
     // oversized value costs no decompression and no parsing.
@@ -151,7 +154,8 @@ void read_certificate_arg(FunctionCallInfo fcinfo, int argno, InputForm form, Fl
     if (raw_size > limit) {
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                         errmsg("certificate input is %zu bytes, more than the limit of %zu bytes", raw_size, limit),
-                        errhint("Raise the setting netbox_ssl.max_input_bytes if this input is genuine.")));
+                        errhint("Raise the setting netbox_ssl.max_input_bytes if this input is genuine."),
+                        errhidestmt(true)));
     }
     struct varlena* arg = PG_GETARG_VARLENA_PP(argno);
     const char* data = VARDATA_ANY(arg);
@@ -214,3 +218,48 @@ void raise_core_error(const CoreFailure* failure, InputForm form) { raise_core_f
 void flatten_certificate(const netbox_ssl::CertificateInfo& info, FlatCert* out) { flatten(info, out); }
 text* core_text(const std::string& s) { return to_text(s); }
 text* core_text(const std::optional<std::string>& s) { return to_text(s); }
+
+// ---------------------------------------------------------------------------
+// Defence in depth for the server log (security item 5).
+//
+// Every entry point that takes certificate text hides the statement on the
+// errors it raises itself. Errors raised elsewhere while such a statement
+// runs (a PL/pgSQL RAISE, a constraint, a cast of another argument) cannot
+// set errhidestmt, so this emit_log_hook hides the statement of any message
+// whose statement text looks like it carries key material: PEM armour
+// ("-----BEGIN", any letter case) or a run of 64 or more base64/hex
+// characters (a DER key as a bytea literal or base64 string). Only the
+// STATEMENT line is dropped; the message itself is still logged. The hook is
+// in place once the library is loaded in the backend (any netbox_ssl C
+// function, or session_preload_libraries = 'netbox_ssl').
+// ---------------------------------------------------------------------------
+namespace {
+
+emit_log_hook_type previous_emit_log_hook = nullptr;
+
+bool statement_may_hold_key(const char* s) {
+    static const char armour[] = "-----begin";
+    std::size_t run = 0;
+    for (const char* p = s; *p != '\0'; ++p) {
+        const char c = *p;
+        if (c == '-' && pg_strncasecmp(p, armour, sizeof armour - 1) == 0) return true;
+        const bool b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+        run = b64 ? run + 1 : 0;
+        if (run >= 64) return true;
+    }
+    return false;
+}
+
+void hide_key_statements(ErrorData* edata) {
+    if (!edata->hide_stmt && debug_query_string != nullptr && statement_may_hold_key(debug_query_string)) {
+        edata->hide_stmt = true;
+    }
+    if (previous_emit_log_hook != nullptr) previous_emit_log_hook(edata);
+}
+
+}  // namespace
+
+void install_key_log_hook() {
+    previous_emit_log_hook = emit_log_hook;
+    emit_log_hook = hide_key_statements;
+}

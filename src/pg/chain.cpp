@@ -35,6 +35,7 @@ extern "C" {
 
 PG_FUNCTION_INFO_V1(ssl_chain_verify);
 PG_FUNCTION_INFO_V1(ssl_chain_split_pem);
+PG_FUNCTION_INFO_V1(ssl_issuer_chain_check);
 }
 
 namespace {
@@ -44,7 +45,7 @@ namespace {
 [[noreturn]] void raise_chain_failure(const CoreFailure* f) {
     using netbox_ssl::ErrorKind;
     if (f->out_of_memory) {
-        ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory while validating a chain")));
+        ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory while validating a chain"), errhidestmt(true)));
     }
     int code = ERRCODE_INTERNAL_ERROR;
     switch (f->kind) {
@@ -54,8 +55,9 @@ namespace {
     case ErrorKind::TooLarge: code = ERRCODE_PROGRAM_LIMIT_EXCEEDED; break;
     case ErrorKind::Internal: break;
     }
+    // The statement may carry PEM text (a bundle, a chain): never logged.
     const bool secret = f->kind == ErrorKind::PrivateKey || f->kind == ErrorKind::Pkcs12;
-    ereport(ERROR, (errcode(code), errmsg("%s", f->message), errhidestmt(secret), errhidecontext(secret)));
+    ereport(ERROR, (errcode(code), errmsg("%s", f->message), errhidestmt(true), errhidecontext(secret)));
     pg_unreachable();
 }
 
@@ -139,6 +141,23 @@ const netbox_ssl::ChainValidator& validator_for(const ByteList& anchors, const B
     return *cache->validator;
 }
 
+// The rules of a stored issuer_chain (security item 7): PEM CERTIFICATE
+// blocks that decode, at least one, nothing else but text between blocks.
+// Adds the certificates to `out`; throws Error(PrivateKey) for a key and
+// Error(Malformed) for a block that does not decode; returns the structural
+// problem as a phrase, or "" when the chain is acceptable.
+std::string chain_rule_problem(std::string_view text, netbox_ssl::CertificateSet& out) {
+    if (text.empty()) return {};
+    std::size_t certificates = 0;
+    for (const netbox_ssl::PemBlock& block : netbox_ssl::split_pem(text)) {
+        if (block.kind != netbox_ssl::PemKind::Certificate) return "issuer_chain may hold only PEM CERTIFICATE blocks";
+        out.add_der(block.der);
+        ++certificates;
+    }
+    if (certificates == 0) return "issuer_chain holds no PEM CERTIFICATE block";
+    return {};
+}
+
 // Seconds since 1970 for a finite timestamptz.
 std::int64_t unix_seconds(TimestampTz ts) {
     constexpr std::int64_t kEpochShift = static_cast<std::int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
@@ -155,28 +174,31 @@ std::int64_t unix_seconds(TimestampTz ts) {
 //                  OUT status text, OUT depth int, OUT message text, OUT chain text[])
 extern "C" Datum ssl_chain_verify(PG_FUNCTION_ARGS) {
     if (PG_ARGISNULL(0)) {
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the certificate to validate must not be NULL")));
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the certificate to validate must not be NULL"), errhidestmt(true)));
     }
     if (PG_ARGISNULL(4)) {
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the validation time must not be NULL")));
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the validation time must not be NULL"), errhidestmt(true)));
     }
     const TimestampTz at = PG_GETARG_TIMESTAMPTZ(4);
     if (TIMESTAMP_NOT_FINITE(at)) {
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the validation time must be finite")));
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the validation time must be finite"), errhidestmt(true)));
     }
     const Bytes leaf = read_text(fcinfo, 0);
     const Bytes chain = read_text(fcinfo, 1);
+    // 1.5 passes the issuer candidates as a seventh argument; the pool then
+    // is empty, so the cached store holds the anchors only.
+    const Bytes candidates = PG_NARGS() > 6 ? read_text(fcinfo, 6) : Bytes{"", 0};
     const ByteList pool = read_array(fcinfo, 2, TEXTOID);
     const ByteList anchors = read_array(fcinfo, 3, BYTEAOID);
     char* hostname = PG_ARGISNULL(5) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(5));
     if (hostname != nullptr && hostname[0] == '\0') {
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the host name must not be empty"),
-                        errhint("Pass NULL to validate without a host name.")));
+                        errhint("Pass NULL to validate without a host name."), errhidestmt(true)));
     }
 
     TupleDesc desc = nullptr;
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("ssl_chain_verify must return a composite")));
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("ssl_chain_verify must return a composite"), errhidestmt(true)));
     }
 
     const char* status = nullptr;
@@ -185,17 +207,45 @@ extern "C" Datum ssl_chain_verify(PG_FUNCTION_ARGS) {
     int nchain = 0;
     text** chain_items = nullptr;
 
+    // A stored issuer_chain larger than the input limit (only possible in
+    // rows written before 1.5) is not parsed at all.
+    const Size chain_limit = static_cast<Size>(netbox_ssl_max_input_bytes);
+
     CoreFailure failure;
     const bool ok = run_core(&failure, [&] {
         const netbox_ssl::ChainValidator& validator = validator_for(anchors, pool);
         netbox_ssl::CertificateSet leaf_set;
         leaf_set.add_pem(std::string_view(leaf.data, leaf.len));
+        // A chain that cannot be used (too large, a private key, a block that
+        // is not a certificate or does not decode) is a verdict about this
+        // certificate, not an error: ssl_validate_all goes on with the next.
+        std::string chain_problem;
         netbox_ssl::CertificateSet extra;
-        extra.add_pem(std::string_view(chain.data, chain.len));
+        if (chain.len > chain_limit) {
+            chain_problem = "it is larger than netbox_ssl.max_input_bytes";
+        } else {
+            try {
+                chain_problem = chain_rule_problem(std::string_view(chain.data, chain.len), extra);
+            } catch (const netbox_ssl::Error& e) {
+                if (e.kind() == netbox_ssl::ErrorKind::Internal) throw;
+                chain_problem = e.kind() == netbox_ssl::ErrorKind::PrivateKey || e.kind() == netbox_ssl::ErrorKind::Pkcs12
+                                    ? std::string("it holds a private key")
+                                    : std::string(e.what());
+            }
+        }
+        // Issuer candidates found by the caller (1.5: by name and key
+        // identifier) are per-call intermediates after the issuer_chain.
+        if (!chain_problem.empty()) extra = netbox_ssl::CertificateSet();
+        extra.add_pem(std::string_view(candidates.data, candidates.len));
         netbox_ssl::ChainOptions options;
         options.at = unix_seconds(at);
         if (hostname != nullptr) options.hostname = std::string(hostname);
-        const netbox_ssl::ChainResult r = validator.validate(leaf_set, extra, options);
+        netbox_ssl::ChainResult r = validator.validate(leaf_set, extra, options);
+        if (!chain_problem.empty()) {
+            r.status = netbox_ssl::ChainStatus::Invalid;
+            r.depth = 0;
+            r.message = "Certificate at depth 0 has an issuer_chain that cannot be used: " + chain_problem + ".";
+        }
         status = netbox_ssl::chain_status_name(r.status);  // static storage
         depth = r.depth;
         message = to_text(r.message);
@@ -217,7 +267,7 @@ extern "C" Datum ssl_chain_verify(PG_FUNCTION_ARGS) {
 // input (22023), as every other entry point does.
 extern "C" Datum ssl_chain_split_pem(PG_FUNCTION_ARGS) {
     if (PG_ARGISNULL(0)) {
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the PEM bundle must not be NULL")));
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the PEM bundle must not be NULL"), errhidestmt(true)));
     }
     const Size raw_size = toast_raw_datum_size(PG_GETARG_DATUM(0)) - VARHDRSZ;
     // A CA bundle is far larger than one certificate: Debian's is about
@@ -226,7 +276,8 @@ extern "C" Datum ssl_chain_split_pem(PG_FUNCTION_ARGS) {
     if (raw_size > limit) {
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                         errmsg("PEM bundle is %zu bytes, more than the limit of %zu bytes", raw_size, limit),
-                        errhint("Raise netbox_ssl.max_input_bytes (the bundle limit is 64 times it), or load the bundle in parts.")));
+                        errhint("Raise netbox_ssl.max_input_bytes (the bundle limit is 64 times it), or load the bundle in parts."),
+                        errhidestmt(true)));
     }
     const Bytes pem = read_text(fcinfo, 0);
 
@@ -248,4 +299,49 @@ extern "C" Datum ssl_chain_split_pem(PG_FUNCTION_ARGS) {
     Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (count + 1)));
     for (int i = 0; i < count; ++i) datums[i] = PointerGetDatum(items[i]);
     PG_RETURN_ARRAYTYPE_P(construct_array(datums, count, BYTEAOID, -1, false, TYPALIGN_INT));
+}
+
+// ssl_issuer_chain_check(chain text, raise_error boolean) RETURNS text: the
+// rules for ssl_certificate.issuer_chain (security item 7). '' is "no
+// chain". Anything else must be at most netbox_ssl.max_input_bytes (54000),
+// hold no private key (22023) and consist of PEM CERTIFICATE blocks that
+// decode, at least one (22P02); text between blocks is ignored, as in every
+// PEM input. With raise_error the problem is raised with its SQLSTATE (the
+// statement hidden from the log); without, it is returned as one sentence,
+// NULL when the chain is acceptable.
+extern "C" Datum ssl_issuer_chain_check(PG_FUNCTION_ARGS) {
+    if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+    const bool raise_error = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+    const Size raw_size = toast_raw_datum_size(PG_GETARG_DATUM(0)) - VARHDRSZ;
+    const Size limit = static_cast<Size>(netbox_ssl_max_input_bytes);
+    if (raw_size > limit) {
+        if (!raise_error) PG_RETURN_TEXT_P(cstring_to_text("The issuer chain is larger than netbox_ssl.max_input_bytes."));
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("issuer_chain is %zu bytes, more than the limit of %zu bytes", raw_size, limit),
+                        errhint("Store only the intermediate certificates of the chain."), errhidestmt(true)));
+    }
+    const Bytes chain = read_text(fcinfo, 0);
+
+    char problem_text[128] = {};
+    CoreFailure failure;
+    const bool ok = run_core(&failure, [&] {
+        netbox_ssl::CertificateSet set;  // decodes each block: bad DER is refused here
+        const std::string problem = chain_rule_problem(std::string_view(chain.data, chain.len), set);
+        snprintf(problem_text, sizeof problem_text, "%s", problem.c_str());
+    });
+    if (!ok) {
+        if (!raise_error && !failure.out_of_memory && failure.kind != netbox_ssl::ErrorKind::Internal) {
+            const bool key = failure.kind == netbox_ssl::ErrorKind::PrivateKey || failure.kind == netbox_ssl::ErrorKind::Pkcs12;
+            PG_RETURN_TEXT_P(cstring_to_text(key ? "The issuer chain holds a private key."
+                                                 : psprintf("The issuer chain is malformed: %s.", failure.message)));
+        }
+        raise_chain_failure(&failure);
+    }
+    const char* problem = problem_text;
+    if (problem[0] == '\0') PG_RETURN_NULL();
+    if (!raise_error) PG_RETURN_TEXT_P(cstring_to_text(psprintf("The issuer chain is malformed: %s.", problem)));
+    ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION), errmsg("%s", problem),
+                    errhint("Store the intermediate certificates as PEM CERTIFICATE blocks, or '' for none."),
+                    errhidestmt(true)));
+    PG_RETURN_NULL();
 }

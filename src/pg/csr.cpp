@@ -59,14 +59,16 @@ void flatten_csr(const netbox_ssl::CsrInfo& info, FlatCsr* out) {
 
 Datum parse_csr(FunctionCallInfo fcinfo, InputForm form) {
     if (PG_ARGISNULL(0)) {
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the certificate request argument must not be NULL")));
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the certificate request argument must not be NULL"),
+                        errhidestmt(true)));
     }
     const Size raw_size = toast_raw_datum_size(PG_GETARG_DATUM(0)) - VARHDRSZ;
     const Size limit = static_cast<Size>(netbox_ssl_max_input_bytes);
     if (raw_size > limit) {
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                         errmsg("certificate request input is %zu bytes, more than the limit of %zu bytes", raw_size, limit),
-                        errhint("Raise the setting netbox_ssl.max_input_bytes if this input is genuine.")));
+                        errhint("Raise the setting netbox_ssl.max_input_bytes if this input is genuine."),
+                        errhidestmt(true)));
     }
     struct varlena* arg = PG_GETARG_VARLENA_PP(0);
     const char* data = VARDATA_ANY(arg);
@@ -89,7 +91,8 @@ Datum parse_csr(FunctionCallInfo fcinfo, InputForm form) {
     TupleDesc desc = nullptr;
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("ssl_parse_csr must be called in a context that accepts a composite result")));
+                        errmsg("ssl_parse_csr must be called in a context that accepts a composite result"),
+                        errhidestmt(true)));
     }
     desc = BlessTupleDesc(desc);
     Datum* san_datums = static_cast<Datum*>(palloc(sizeof(Datum) * (csr.nsans + 1)));

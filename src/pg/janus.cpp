@@ -193,7 +193,8 @@ bool same_name_ignoring_case(text* a, const char* b) {
 
 Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     if (PG_ARGISNULL(0)) {
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("old_id must not be NULL")));
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("old_id must not be NULL"),
+                        errhidestmt(true)));  // the statement carries the certificate
     }
     const int64 old_id = PG_GETARG_INT64(0);
     FlatCert cert;
