@@ -1378,11 +1378,6 @@ COMMENT ON FUNCTION @extschema@.ssl_renewal_preview(bigint, text) IS
 
 -- (end of part D)
 
--- ===========================================================================
--- Part E: internal schema (security item 3)
--- ===========================================================================
-
--- (end of part E)
 
 -- ===========================================================================
 -- Part F: the NetBox bridge (issue "NetBox bridge")
@@ -1434,3 +1429,10 @@ GRANT EXECUTE ON FUNCTION @extschema@.ssl_netbox_fields(text), @extschema@.ssl_n
 -- ===========================================================================
 
 -- (end of part H)
+
+-- ===========================================================================
+-- Part E: internal schema (security item 3); last, because it moves
+-- functions that the parts above define
+-- ===========================================================================
+
+-- (end of part E)
