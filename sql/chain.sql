@@ -99,7 +99,7 @@ SELECT chain_status FROM ssl_certificate WHERE id = :leaf_id;
 SELECT ssl_validate_all();
 SELECT ssl_trust_anchor_load(:'root');
 DELETE FROM ssl_trust_anchor;
-SELECT * FROM ssl_chain_verify(:'leaf', '', '{}', '{}', now(), NULL);
+SELECT * FROM netbox_ssl_internal.ssl_chain_verify(:'leaf', '', '{}', '{}', now(), NULL);
 \set VERBOSITY default
 RESET ROLE;
 SET ROLE nbs_chain_operator;

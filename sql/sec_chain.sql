@@ -109,7 +109,7 @@ SELECT status, depth, message, cardinality(chain) AS n FROM before;
 CREATE FUNCTION pg_temp.candidates(cert_id bigint) RETURNS text[] LANGUAGE sql AS $$
     SELECT coalesce(array_agg((ssl_parse(d)).common_name ORDER BY 1), '{}')
       FROM ssl_certificate c,
-           unnest(ssl_chain_split_pem(coalesce(ssl_chain_candidates(c.issuer, c.authority_key_id, c.issuer_chain), ''))) AS d
+           unnest(netbox_ssl_internal.ssl_chain_split_pem(coalesce(netbox_ssl_internal.ssl_chain_candidates(c.issuer, c.authority_key_id, c.issuer_chain), ''))) AS d
      WHERE c.id = cert_id
 $$;
 SELECT pg_temp.candidates(:leaf_id) AS leaf_candidates;

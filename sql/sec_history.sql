@@ -84,7 +84,7 @@ ROLLBACK;
 -- (the prefix is reserved), the authority-matching placeholder has no effect,
 -- and the internal switch function is not callable by operators.
 SET netbox_ssl.purging_certificate = :b;
-SELECT ssl_internal_get('purging') AS purging;
+SELECT netbox_ssl_internal.ssl_internal_get('purging') AS purging;
 DELETE FROM ssl_lifecycle_event WHERE certificate_id = :b;
 INSERT INTO ssl_certificate_authority (name, type) VALUES ('Regress Hand CA', 'internal') RETURNING id AS ca \gset
 SET ROLE regress_hist_op;
@@ -93,15 +93,15 @@ SET LOCAL netbox_ssl_authorities.matching = 'on';
 UPDATE ssl_certificate SET issuing_ca_id = :ca WHERE id = :b;
 SELECT issuing_ca_id = :ca AS linked, issuing_ca_source FROM ssl_certificate WHERE id = :b;
 ROLLBACK;
-SELECT ssl_internal_set('matching', 1);
+SELECT netbox_ssl_internal.ssl_internal_set('matching', 1);
 RESET ROLE;
 -- A switch set in a subtransaction that fails is cleared with it.
 BEGIN;
 SAVEPOINT s;
-SELECT ssl_internal_set('purging', :b);
+SELECT netbox_ssl_internal.ssl_internal_set('purging', :b);
 SELECT 1 / 0;
 ROLLBACK TO s;
-SELECT ssl_internal_get('purging') AS purging_after_abort;
+SELECT netbox_ssl_internal.ssl_internal_get('purging') AS purging_after_abort;
 ROLLBACK;
 -- The expiry thresholds are checked against each other.
 SET netbox_ssl.expiry_critical_days = 40;

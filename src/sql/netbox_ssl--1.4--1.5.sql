@@ -1435,4 +1435,1363 @@ GRANT EXECUTE ON FUNCTION @extschema@.ssl_netbox_fields(text), @extschema@.ssl_n
 -- functions that the parts above define
 -- ===========================================================================
 
+-- Internal helpers move to a schema only the extension's owner can create
+-- objects in. A role with CREATE on the extension's schema could otherwise
+-- add an overload (say ssl_find_authority(text, text, bigint, int DEFAULT 0))
+-- that makes the extension's own qualified calls ambiguous ("function is not
+-- unique") for everyone, or a closer match that they would resolve to. Calls
+-- between the extension's functions now name netbox_ssl_internal, where no
+-- other role can create anything. Documented API functions that the
+-- extension also calls itself stay where they are, as thin SQL wrappers (the
+-- C ones as a second SQL entry point to the same C function).
+CREATE SCHEMA netbox_ssl_internal;
+COMMENT ON SCHEMA netbox_ssl_internal IS 'Internal helpers and trigger functions of netbox_ssl. Only the extension''s owner can create objects here, so no other role can shadow or make ambiguous the extension''s own calls; not an API.';
+REVOKE ALL ON SCHEMA netbox_ssl_internal FROM PUBLIC;
+GRANT USAGE ON SCHEMA netbox_ssl_internal TO PUBLIC;
+
+-- Internal functions and trigger functions: moved, with their privileges.
+ALTER FUNCTION @extschema@.ssl_assignment_check_target() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_assignment_history() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_certificate_authority_check() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_certificate_carry_note() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_certificate_detect_acme() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_certificate_guard() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_certificate_issuer_chain_check() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_certificate_match_authority() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_certificate_status_event() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_certificate_status_guard() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_chain_candidates(text,text,text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_chain_split_pem(text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_chain_verify(text,text,text[],bytea[],timestamp with time zone,text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_chain_verify(text,text,text[],bytea[],timestamp with time zone,text,text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_compliance_policy_check() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_compliance_result_cleanup() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_csr_guard() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_csr_link_certificate() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_find_known_parsed(ssl_certificate_info) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_internal_get(text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_internal_set(text,bigint) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_issuer_chain_check(text,boolean) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_lifecycle_event_append_only() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_outbox_catch_up(text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_outbox_check_owner(text,regrole) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_outbox_publish() SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_record_observation_parsed(text,bigint,ssl_certificate_info,timestamp with time zone) SET SCHEMA netbox_ssl_internal;
+
+-- API functions the extension also calls: implementation in the internal schema.
+ALTER FUNCTION @extschema@.ssl_acme_provider_for(text,text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_ari_cert_id(bigint) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_ari_cert_id(bytea) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_ari_cert_id(text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_ari_cert_id(text,text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_find_authority(text,text,bigint) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_host_dns_key(text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_host_ip_key(text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_host_match_keys(text[],text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_host_probes(text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_outbox_subscribe(text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_serial_der_octets(text) SET SCHEMA netbox_ssl_internal;
+ALTER FUNCTION @extschema@.ssl_signature_hash(text) SET SCHEMA netbox_ssl_internal;
+
+CREATE FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) RETURNS record
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT * FROM netbox_ssl_internal.ssl_acme_provider_for($1, $2) $$;
+COMMENT ON FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) IS 'The ssl_acme_issuer rule for an issuer organization and CN: admin rules first, then rules naming both fields, then the lowest id. provider is NULL when no rule or an exception rule matched.';
+REVOKE ALL ON FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) TO netbox_ssl_reader;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) IS 'Implementation of @extschema@.ssl_acme_provider_for for the extensions own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_ari_cert_id(id bigint) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE STRICT
+    AS $$ SELECT netbox_ssl_internal.ssl_ari_cert_id($1) $$;
+COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(id bigint) IS 'RFC 9773 CertID of a stored certificate. P0002 when the id does not exist, 22023 when the certificate has no authority key identifier.';
+REVOKE ALL ON FUNCTION @extschema@.ssl_ari_cert_id(id bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_ari_cert_id(id bigint) TO netbox_ssl_reader;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(id bigint) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extensions own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_ari_cert_id(der bytea) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    AS $$ SELECT netbox_ssl_internal.ssl_ari_cert_id($1) $$;
+COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(der bytea) IS 'RFC 9773 CertID of a DER certificate (PEM bytes accepted, as ssl_parse). 22023 when it has no authority key identifier; 22P02 and the other ssl_parse errors for bad input.';
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_ari_cert_id(der bytea) TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(der bytea) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extensions own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_ari_cert_id(pem text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    AS $$ SELECT netbox_ssl_internal.ssl_ari_cert_id($1) $$;
+COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(pem text) IS 'RFC 9773 CertID of the leaf of PEM text (as ssl_parse picks it). 22023 when it has no authority key identifier.';
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_ari_cert_id(pem text) TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(pem text) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extensions own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_ari_cert_id(authority_key_id text, serial_number text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    AS $$ SELECT netbox_ssl_internal.ssl_ari_cert_id($1, $2) $$;
+COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(authority_key_id text, serial_number text) IS 'RFC 9773 CertID from the stored authority_key_id and serial_number columns: unpadded base64url of the AKI keyIdentifier, ".", unpadded base64url of the serial''s DER INTEGER content octets. NULL when there is no (or an empty) keyIdentifier.';
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_ari_cert_id(authority_key_id text, serial_number text) TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(authority_key_id text, serial_number text) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extensions own calls; internal.';
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_caller()
+ RETURNS text
+ LANGUAGE c
+ STABLE PARALLEL SAFE COST 10
+AS 'MODULE_PATHNAME', $function$ssl_caller$function$;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_caller() IS 'Internal entry point of ssl_caller (the same C function) for the extensions own calls.';
+GRANT EXECUTE ON FUNCTION netbox_ssl_internal.ssl_caller() TO PUBLIC;
+
+CREATE FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint DEFAULT NULL::bigint) RETURNS TABLE(authority_id bigint, source text)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT * FROM netbox_ssl_internal.ssl_find_authority($1, $2, $3) $$;
+COMMENT ON FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) IS 'The authority for an issuer DN and authority key id, and how it was found (key_id or pattern); no row when none matches. exclude_id leaves one stored certificate out of the key-id match (the certificate itself). No side effects.';
+REVOKE ALL ON FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) TO netbox_ssl_reader;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) IS 'Implementation of @extschema@.ssl_find_authority for the extensions own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_host_dns_key(name text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    AS $$ SELECT netbox_ssl_internal.ssl_host_dns_key($1) $$;
+COMMENT ON FUNCTION @extschema@.ssl_host_dns_key(name text) IS 'A DNS name as a host-lookup key: ASCII letters lower-cased (RFC 6125 compares A-labels case-insensitively), one trailing dot removed.';
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_host_dns_key(name text) TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_dns_key(name text) IS 'Implementation of @extschema@.ssl_host_dns_key for the extensions own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_host_ip_key(address text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    AS $$ SELECT netbox_ssl_internal.ssl_host_ip_key($1) $$;
+COMMENT ON FUNCTION @extschema@.ssl_host_ip_key(address text) IS 'An IPv4 (dotted quad, no leading zeros) or IPv6 (RFC 3986 syntax) address as a host-lookup key: ''IP:'' and PostgreSQL''s canonical inet text, so equal addresses written differently give one key. NULL for anything else, never an error.';
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_host_ip_key(address text) TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_ip_key(address text) IS 'Implementation of @extschema@.ssl_host_ip_key for the extensions own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_host_match_keys(sans text[], common_name text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT netbox_ssl_internal.ssl_host_match_keys($1, $2) $$;
+COMMENT ON FUNCTION @extschema@.ssl_host_match_keys(sans text[], common_name text) IS 'The identifiers a certificate presents for host matching: its DNS SANs, or its common name when it has no DNS SAN, as ssl_host_dns_key; and its IP SANs as ssl_host_ip_key. Indexed by ssl_certificate_host_keys_idx.';
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_host_match_keys(sans text[], common_name text) TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_match_keys(sans text[], common_name text) IS 'Implementation of @extschema@.ssl_host_match_keys for the extensions own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_host_probes(hostname text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    AS $$ SELECT netbox_ssl_internal.ssl_host_probes($1) $$;
+COMMENT ON FUNCTION @extschema@.ssl_host_probes(hostname text) IS 'The index keys that can cover a host: for a DNS name the name and "*." || its parent (when the parent has two labels or more); for an IP address its ssl_host_ip_key. 22023 for an empty name, an empty label, a wildcard, or an invalid IP-looking string.';
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_host_probes(hostname text) TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_probes(hostname text) IS 'Implementation of @extschema@.ssl_host_probes for the extensions own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_outbox_subscribe(consumer text) RETURNS bigint
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$ SELECT netbox_ssl_internal.ssl_outbox_subscribe($1) $$;
+COMMENT ON FUNCTION @extschema@.ssl_outbox_subscribe(consumer text) IS 'Registers a consumer owned by the calling role if it is new, queueing every row still in the outbox for it (a new consumer starts from the beginning of the outbox); returns how many rows it has pending. Takes no lock that blocks writers: events published concurrently are queued by the publish trigger or by the consumer''s first claims. A role other than netbox_ssl_admin may own at most 8 consumers (54000 beyond). An existing consumer of another role raises 42501.';
+REVOKE ALL ON FUNCTION @extschema@.ssl_outbox_subscribe(consumer text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_outbox_subscribe(consumer text) TO netbox_ssl_operator;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_outbox_subscribe(consumer text) IS 'Implementation of @extschema@.ssl_outbox_subscribe for the extensions own calls; internal.';
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_parse(der bytea)
+ RETURNS ssl_certificate_info
+ LANGUAGE c
+ IMMUTABLE PARALLEL SAFE STRICT COST 5000
+AS 'MODULE_PATHNAME', $function$ssl_parse_bytea$function$;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse(der bytea) IS 'Internal entry point of ssl_parse (the same C function) for the extensions own calls.';
+GRANT EXECUTE ON FUNCTION netbox_ssl_internal.ssl_parse(der bytea) TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_parse(pem text)
+ RETURNS ssl_certificate_info
+ LANGUAGE c
+ IMMUTABLE PARALLEL SAFE STRICT COST 5000
+AS 'MODULE_PATHNAME', $function$ssl_parse_text$function$;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse(pem text) IS 'Internal entry point of ssl_parse (the same C function) for the extensions own calls.';
+GRANT EXECUTE ON FUNCTION netbox_ssl_internal.ssl_parse(pem text) TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_parse_csr(der bytea)
+ RETURNS ssl_csr_info
+ LANGUAGE c
+ IMMUTABLE PARALLEL SAFE STRICT COST 5000
+AS 'MODULE_PATHNAME', $function$ssl_parse_csr_bytea$function$;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse_csr(der bytea) IS 'Internal entry point of ssl_parse_csr (the same C function) for the extensions own calls.';
+GRANT EXECUTE ON FUNCTION netbox_ssl_internal.ssl_parse_csr(der bytea) TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_parse_csr(pem text)
+ RETURNS ssl_csr_info
+ LANGUAGE c
+ IMMUTABLE PARALLEL SAFE STRICT COST 5000
+AS 'MODULE_PATHNAME', $function$ssl_parse_csr_text$function$;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse_csr(pem text) IS 'Internal entry point of ssl_parse_csr (the same C function) for the extensions own calls.';
+GRANT EXECUTE ON FUNCTION netbox_ssl_internal.ssl_parse_csr(pem text) TO PUBLIC;
+
+CREATE FUNCTION @extschema@.ssl_serial_der_octets(serial_number text) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    AS $$ SELECT netbox_ssl_internal.ssl_serial_der_octets($1) $$;
+COMMENT ON FUNCTION @extschema@.ssl_serial_der_octets(serial_number text) IS 'The content octets of the DER INTEGER for a serial_number value (colon hex magnitude, "-" when negative): minimal two''s complement, with a 00 sign byte when the high bit of a positive serial is set. 22023 for text that is not hex byte pairs.';
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_serial_der_octets(serial_number text) TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_serial_der_octets(serial_number text) IS 'Implementation of @extschema@.ssl_serial_der_octets for the extensions own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_signature_hash(signature_algorithm text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    AS $$ SELECT netbox_ssl_internal.ssl_signature_hash($1) $$;
+COMMENT ON FUNCTION @extschema@.ssl_signature_hash(signature_algorithm text) IS 'The hash inside a signature algorithm name (sha1WithRSAEncryption and ecdsa-with-SHA1 give sha1; RSA-SHA3-256 gives sha3-256), lower-case; NULL when the name carries none (EdDSA, RSASSA-PSS, unknown OIDs).';
+GRANT EXECUTE ON FUNCTION @extschema@.ssl_signature_hash(signature_algorithm text) TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_signature_hash(signature_algorithm text) IS 'Implementation of @extschema@.ssl_signature_hash for the extensions own calls; internal.';
+
+-- Functions whose calls now name the internal schema.
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_ari_cert_id(id bigint)
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE PARALLEL SAFE STRICT
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    found_id bigint;
+    cert_id text;
+BEGIN
+    SELECT c.id, netbox_ssl_internal.ssl_ari_cert_id(c.authority_key_id, c.serial_number)
+      INTO found_id, cert_id
+      FROM @extschema@.ssl_certificate c WHERE c.id = ssl_ari_cert_id.id;
+    IF found_id IS NULL THEN
+        RAISE EXCEPTION 'certificate % does not exist', id USING ERRCODE = 'P0002';
+    END IF;
+    IF cert_id IS NULL THEN
+        RAISE EXCEPTION 'certificate % has no authority key identifier, so it has no ARI CertID', id
+            USING ERRCODE = '22023',
+                  HINT = 'RFC 9773 identifies a certificate by its authorityKeyIdentifier keyIdentifier and serial; self-signed and old certificates often lack it, and ACME CAs do not issue such certificates.';
+    END IF;
+    RETURN cert_id;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_ari_cert_id(der bytea)
+ RETURNS text
+ LANGUAGE plpgsql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    p @extschema@.ssl_certificate_info := netbox_ssl_internal.ssl_parse(der);
+    cert_id text := netbox_ssl_internal.ssl_ari_cert_id(p.authority_key_id, p.serial_number);
+BEGIN
+    IF cert_id IS NULL THEN
+        RAISE EXCEPTION 'certificate has no authority key identifier, so it has no ARI CertID'
+            USING ERRCODE = '22023',
+                  HINT = 'RFC 9773 identifies a certificate by its authorityKeyIdentifier keyIdentifier and serial; self-signed and old certificates often lack it, and ACME CAs do not issue such certificates.';
+    END IF;
+    RETURN cert_id;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_ari_cert_id(pem text)
+ RETURNS text
+ LANGUAGE plpgsql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    p @extschema@.ssl_certificate_info := netbox_ssl_internal.ssl_parse(pem);
+    cert_id text := netbox_ssl_internal.ssl_ari_cert_id(p.authority_key_id, p.serial_number);
+BEGIN
+    IF cert_id IS NULL THEN
+        RAISE EXCEPTION 'certificate has no authority key identifier, so it has no ARI CertID'
+            USING ERRCODE = '22023',
+                  HINT = 'RFC 9773 identifies a certificate by its authorityKeyIdentifier keyIdentifier and serial; self-signed and old certificates often lack it, and ACME CAs do not issue such certificates.';
+    END IF;
+    RETURN cert_id;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_ari_cert_id(authority_key_id text, serial_number text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+    SELECT CASE WHEN replace(authority_key_id, ':', '') <> '' THEN
+        translate(encode(decode(replace(authority_key_id, ':', ''), 'hex'), 'base64'), E'+/=\n', '-_')
+        || '.' ||
+        translate(encode(netbox_ssl_internal.ssl_serial_der_octets(serial_number), 'base64'), E'+/=\n', '-_')
+    END
+$function$;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_assignment_history()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+ SET enable_seqscan TO 'off'
+AS $function$
+DECLARE
+    moving bigint;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO @extschema@.ssl_lifecycle_event(certificate_id, event_type, object_type, object_id, description)
+        SELECT n.certificate_id, 'assignment_added', n.object_type, n.object_id,
+               format('Assigned to %s %s', n.object_type, n.object_id)
+          FROM new_rows n
+         WHERE EXISTS (SELECT 1 FROM @extschema@.ssl_lifecycle_event e WHERE e.certificate_id = n.certificate_id)
+         ORDER BY n.id;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO @extschema@.ssl_lifecycle_event(certificate_id, event_type, object_type, object_id, description)
+        SELECT o.certificate_id, 'assignment_removed', o.object_type, o.object_id,
+               format('Unassigned from %s %s', o.object_type, o.object_id)
+          FROM old_rows o
+         WHERE EXISTS (SELECT 1 FROM @extschema@.ssl_lifecycle_event e WHERE e.certificate_id = o.certificate_id)
+         ORDER BY o.id;
+    ELSE
+        -- UPDATE: a row whose certificate or object changed left one
+        -- assignment and made another. The move made by ssl_renew or
+        -- ssl_revert_renewal (internal switch 'moving', set to the certificate
+        -- the rows leave) is logged by their renewal events instead.
+        moving := netbox_ssl_internal.ssl_internal_get('moving');
+        INSERT INTO @extschema@.ssl_lifecycle_event(certificate_id, event_type, object_type, object_id, description)
+        SELECT m.certificate_id, m.event_type, m.object_type, m.object_id, m.description
+          FROM (SELECT o.id, 1 AS step, o.certificate_id, 'assignment_removed' AS event_type, o.object_type, o.object_id,
+                       CASE WHEN o.certificate_id = n.certificate_id
+                            THEN format('Unassigned from %s %s (assignment %s now names %s %s)', o.object_type, o.object_id,
+                                        o.id, n.object_type, n.object_id)
+                            ELSE format('Unassigned from %s %s (assignment %s moved to certificate %s)', o.object_type,
+                                        o.object_id, o.id, n.certificate_id) END AS description
+                  FROM old_rows o JOIN new_rows n ON n.id = o.id
+                 WHERE (o.certificate_id, o.object_type, o.object_id) IS DISTINCT FROM (n.certificate_id, n.object_type, n.object_id)
+                   AND o.certificate_id IS DISTINCT FROM moving
+                UNION ALL
+                SELECT n.id, 2, n.certificate_id, 'assignment_added', n.object_type, n.object_id,
+                       CASE WHEN o.certificate_id = n.certificate_id
+                            THEN format('Assigned to %s %s (assignment %s named %s %s before)', n.object_type, n.object_id,
+                                        n.id, o.object_type, o.object_id)
+                            ELSE format('Assigned to %s %s (assignment %s moved from certificate %s)', n.object_type,
+                                        n.object_id, n.id, o.certificate_id) END
+                  FROM old_rows o JOIN new_rows n ON n.id = o.id
+                 WHERE (o.certificate_id, o.object_type, o.object_id) IS DISTINCT FROM (n.certificate_id, n.object_type, n.object_id)
+                   AND o.certificate_id IS DISTINCT FROM moving) m
+         WHERE EXISTS (SELECT 1 FROM @extschema@.ssl_lifecycle_event e WHERE e.certificate_id = m.certificate_id)
+         ORDER BY m.id, m.step;
+    END IF;
+    RETURN NULL;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_certificate_issuer_chain_check()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+    IF NEW.issuer_chain <> ''
+       AND (TG_OP = 'INSERT' OR NEW.issuer_chain IS DISTINCT FROM OLD.issuer_chain) THEN
+        PERFORM netbox_ssl_internal.ssl_issuer_chain_check(NEW.issuer_chain, true);
+    END IF;
+    RETURN NEW;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_certificate_match_authority()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    found_id bigint;
+    found_source text;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.issuing_ca_id IS NULL AND NEW.issuing_ca_source IS NULL THEN
+            SELECT f.authority_id, f.source INTO found_id, found_source
+              FROM netbox_ssl_internal.ssl_find_authority(NEW.issuer, NEW.authority_key_id, NEW.id) f;
+            NEW.issuing_ca_id := found_id;
+            NEW.issuing_ca_source := found_source;
+        ELSIF NEW.issuing_ca_source IS NULL THEN
+            NEW.issuing_ca_source := 'manual';
+        END IF;
+        RETURN NEW;
+    END IF;
+    -- UPDATE: ssl_match_authorities sets both columns itself.
+    IF netbox_ssl_internal.ssl_internal_get('matching') IS NOT NULL THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.issuing_ca_id IS DISTINCT FROM OLD.issuing_ca_id THEN
+        NEW.issuing_ca_source := CASE WHEN NEW.issuing_ca_id IS NULL THEN NULL ELSE 'manual' END;
+    ELSE
+        NEW.issuing_ca_source := OLD.issuing_ca_source;
+    END IF;
+    RETURN NEW;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include_inactive boolean DEFAULT false)
+ RETURNS SETOF ssl_certificate
+ LANGUAGE plpgsql
+ STABLE PARALLEL SAFE ROWS 2
+ SET search_path TO 'pg_catalog', 'pg_temp'
+ SET max_parallel_workers_per_gather TO '0'
+AS $function$
+DECLARE
+    probes text[] := netbox_ssl_internal.ssl_host_probes(hostname);
+BEGIN
+    RETURN QUERY
+    SELECT c.*
+      FROM @extschema@.ssl_certificate AS c
+     WHERE netbox_ssl_internal.ssl_host_match_keys(c.sans, c.common_name) && probes
+       AND (include_inactive OR c.status = 'active')
+     ORDER BY c.valid_to DESC, c.id DESC;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_chain_candidates(issuer text, authority_key_id text, issuer_chain text)
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE PARALLEL SAFE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    -- Names (lower case) and key identifiers to look for, level by level.
+    names text[] := ARRAY[lower(ssl_chain_candidates.issuer)];
+    keys text[] := ARRAY[ssl_chain_candidates.authority_key_id];
+    found bigint[] := '{}';
+    level_ids bigint[];
+BEGIN
+    IF ssl_chain_candidates.issuer_chain <> ''
+       AND netbox_ssl_internal.ssl_issuer_chain_check(ssl_chain_candidates.issuer_chain, false) IS NULL THEN
+        SELECT names || array_agg(lower(p.issuer)), keys || array_agg(p.authority_key_id)
+          INTO names, keys
+          FROM unnest(netbox_ssl_internal.ssl_chain_split_pem(ssl_chain_candidates.issuer_chain)) AS d(der),
+               LATERAL netbox_ssl_internal.ssl_parse(d.der) AS p;
+    END IF;
+    FOR level IN 1..8 LOOP
+        -- One indexed lookup per level (hash index on lower(subject), btree
+        -- on subject_key_id, both for CA certificates only).
+        SELECT array_agg(c.id ORDER BY c.id),
+               array_agg(lower(c.issuer)) FILTER (WHERE lower(c.issuer) <> lower(c.subject)),
+               array_agg(c.authority_key_id) FILTER (WHERE lower(c.issuer) <> lower(c.subject))
+          INTO level_ids, names, keys
+          FROM (SELECT x.id, x.subject, x.issuer, x.authority_key_id
+                  FROM @extschema@.ssl_certificate AS x
+                 WHERE x.is_ca AND (lower(x.subject) = ANY (names) OR x.subject_key_id = ANY (keys))
+                   AND x.status <> 'revoked' AND x.id <> ALL (found)
+                 LIMIT 64) AS c;  -- no ORDER BY: it would invite a scan in id order
+        EXIT WHEN level_ids IS NULL;
+        found := found || level_ids;
+        EXIT WHEN cardinality(found) >= 64 OR names IS NULL;
+    END LOOP;
+    IF cardinality(found) = 0 THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT string_agg(c.pem_content, E'\n' ORDER BY c.id)
+              FROM @extschema@.ssl_certificate AS c WHERE c.id = ANY (found[1:64]));
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_check_compliance(id bigint DEFAULT NULL::bigint)
+ RETURNS TABLE(certificate_id bigint, policy text, policy_type text, result text, severity text, message text)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    only_id bigint := ssl_check_compliance.id;
+BEGIN
+    IF only_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.ssl_certificate c WHERE c.id = only_id) THEN
+        RAISE EXCEPTION 'certificate % does not exist', only_id USING ERRCODE = 'P0002';
+    END IF;
+    RETURN QUERY
+    WITH checked AS MATERIALIZED (
+        SELECT c.id, c.tenant, c.algorithm, c.key_size, c.valid_from, c.valid_to, c.signature_algorithm,
+               c.sans, c.common_name, c.issuer, c.subject, c.spki_sha256, (c.issuer_chain <> ''
+                AND netbox_ssl_internal.ssl_issuer_chain_check(c.issuer_chain, false) IS NULL) AS has_chain,
+               c.chain_status = 'valid' AS chain_valid,
+               CASE c.algorithm WHEN 'rsa' THEN 'RSA' WHEN 'ecdsa' THEN 'ECDSA' WHEN 'dsa' THEN 'DSA'
+                                WHEN 'ed25519' THEN 'Ed25519' WHEN 'ed448' THEN 'Ed448' ELSE 'unknown' END AS alg_name
+          FROM @extschema@.ssl_certificate c
+         WHERE CASE WHEN only_id IS NULL THEN c.status = 'active' ELSE c.id = only_id END
+    ), pol AS MATERIALIZED (
+        SELECT p.id, p.name, p.policy_type, p.severity, p.parameters, p.tenant
+          FROM @extschema@.ssl_compliance_policy p WHERE p.enabled
+    ), applicable AS NOT MATERIALIZED (
+        -- Inlined into each branch, so each joins the certificates to the
+        -- few policies of its type instead of filtering one big product.
+        SELECT c.*, p.id AS pid, p.name AS pname, p.policy_type AS ptype, p.severity AS psev, p.parameters AS prm
+          FROM checked c JOIN pol p ON p.tenant IS NULL OR p.tenant = c.tenant
+    ), hashes AS MATERIALIZED (
+        -- A handful of distinct names: the regular expressions run once per
+        -- name (inlined, they ran once per certificate: 1 s per 10,000).
+        SELECT d.signature_algorithm, netbox_ssl_internal.ssl_signature_hash(d.signature_algorithm) AS hash
+          FROM (SELECT DISTINCT c.signature_algorithm FROM checked c) d
+    ), res (cid, pid, pname, ptype, psev, failed, msg) AS (
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               CASE WHEN m.min IS NULL THEN false ELSE a.key_size IS NULL OR a.key_size < m.min END,
+               CASE WHEN m.min IS NULL THEN format('%s keys are not covered by this policy.', a.alg_name)
+                    WHEN a.key_size IS NULL THEN format('%s key size is unknown; the minimum is %s bits.', a.alg_name, m.min)
+                    WHEN a.key_size < m.min THEN format('%s key of %s bits is below the minimum of %s.', a.alg_name, a.key_size, m.min)
+                    ELSE format('%s key of %s bits meets the minimum of %s.', a.alg_name, a.key_size, m.min) END
+          FROM applicable a CROSS JOIN LATERAL (SELECT (a.prm ->> a.algorithm)::integer AS min) m
+         WHERE a.ptype = 'min_key_size'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               a.valid_to - a.valid_from + interval '1 second' > make_interval(days => (a.prm ->> 'max_days')::integer),
+               format(CASE WHEN a.valid_to - a.valid_from + interval '1 second' > make_interval(days => (a.prm ->> 'max_days')::integer)
+                           THEN 'Validity of %s days exceeds the maximum of %s.'
+                           ELSE 'Validity of %s days is within the maximum of %s.' END,
+                      ceil((extract(epoch FROM a.valid_to - a.valid_from) + 1) / 86400), a.prm ->> 'max_days')
+          FROM applicable a WHERE a.ptype = 'max_validity_days'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               NOT (a.prm -> 'algorithms') ? a.algorithm,
+               CASE WHEN (a.prm -> 'algorithms') ? a.algorithm THEN format('Key algorithm %s is allowed.', a.alg_name)
+                    ELSE format('Key algorithm %s is not allowed (allowed: %s).', a.alg_name,
+                                (SELECT string_agg(e, ', ') FROM jsonb_array_elements_text(a.prm -> 'algorithms') e)) END
+          FROM applicable a WHERE a.ptype = 'algorithm_allowed'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               (a.prm -> 'algorithms') ? a.algorithm,
+               CASE WHEN (a.prm -> 'algorithms') ? a.algorithm THEN format('Key algorithm %s is forbidden.', a.alg_name)
+                    ELSE format('Key algorithm %s is not forbidden.', a.alg_name) END
+          FROM applicable a WHERE a.ptype = 'algorithm_forbidden'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               coalesce((a.prm -> 'algorithms') ? h.hash, false),
+               CASE WHEN coalesce((a.prm -> 'algorithms') ? h.hash, false)
+                    THEN format('Signature algorithm %s uses the forbidden hash %s.', a.signature_algorithm, upper(h.hash))
+                    WHEN h.hash IS NULL THEN format('Signature algorithm %s names no hash, so none of the forbidden ones.', a.signature_algorithm)
+                    ELSE format('Signature algorithm %s uses %s, which is not forbidden.', a.signature_algorithm, upper(h.hash)) END
+          FROM applicable a JOIN hashes h ON h.signature_algorithm = a.signature_algorithm
+         WHERE a.ptype = 'signature_algorithm_forbidden'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               a.valid_to < now() + make_interval(days => (a.prm ->> 'warning_days')::integer),
+               CASE WHEN a.valid_to < now()
+                    THEN format('Expired %s days ago.', floor(extract(epoch FROM now() - a.valid_to) / 86400))
+                    WHEN a.valid_to < now() + make_interval(days => (a.prm ->> 'warning_days')::integer)
+                    THEN format('Expires in %s days, within the warning window of %s days.',
+                                floor(extract(epoch FROM a.valid_to - now()) / 86400), a.prm ->> 'warning_days')
+                    ELSE format('Expires in %s days, outside the warning window of %s days.',
+                                floor(extract(epoch FROM a.valid_to - now()) / 86400), a.prm ->> 'warning_days') END
+          FROM applicable a WHERE a.ptype = 'expiry_warning'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               cardinality(a.sans) < (a.prm ->> 'min_count')::integer,
+               format(CASE WHEN cardinality(a.sans) < (a.prm ->> 'min_count')::integer
+                           THEN 'SAN count %s is below the required %s.'
+                           ELSE 'SAN count %s meets the required %s.' END,
+                      cardinality(a.sans), a.prm ->> 'min_count')
+          FROM applicable a WHERE a.ptype = 'san_required'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               i.hit IS NULL,
+               CASE WHEN i.hit IS NULL THEN format('Issuer %s matches none of the allowed issuers.', a.issuer)
+                    ELSE format('Issuer %s matches the allowed issuer "%s".', a.issuer, i.hit) END
+          FROM applicable a
+          CROSS JOIN LATERAL (SELECT min(e) AS hit FROM jsonb_array_elements_text(a.prm -> 'issuers') e
+                               WHERE strpos(lower(a.issuer), lower(e)) > 0) i
+         WHERE a.ptype = 'issuer_allowed'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               i.hit IS NOT NULL,
+               CASE WHEN i.hit IS NULL THEN format('Issuer %s matches no forbidden issuer.', a.issuer)
+                    ELSE format('Issuer %s matches the forbidden issuer "%s".', a.issuer, i.hit) END
+          FROM applicable a
+          CROSS JOIN LATERAL (SELECT min(e) AS hit FROM jsonb_array_elements_text(a.prm -> 'issuers') e
+                               WHERE strpos(lower(a.issuer), lower(e)) > 0) i
+         WHERE a.ptype = 'issuer_forbidden'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               w.name IS NOT NULL,
+               CASE WHEN w.name IS NULL THEN 'No wildcard names.'
+                    ELSE format('Wildcard name %s is forbidden.', w.name) END
+          FROM applicable a
+          CROSS JOIN LATERAL (SELECT coalesce(
+                 (SELECT substr(s, 5) FROM unnest(a.sans) WITH ORDINALITY AS u(s, n)
+                   WHERE s LIKE 'DNS:%*%' ORDER BY n LIMIT 1),
+                 CASE WHEN strpos(a.common_name, '*') > 0 THEN a.common_name END) AS name) w
+         WHERE a.ptype = 'wildcard_forbidden'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               NOT a.has_chain AND a.chain_valid IS NOT TRUE AND a.subject <> a.issuer,
+               CASE WHEN a.has_chain THEN 'An issuer chain is stored.'
+                    WHEN a.chain_valid THEN 'The chain was validated from the trust store and stored CA certificates.'
+                    WHEN a.subject = a.issuer THEN 'Self-signed, so no issuer chain is needed.'
+                    ELSE 'No issuer chain is stored.' END
+          FROM applicable a WHERE a.ptype = 'chain_required'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               r.pred IS NOT NULL,
+               CASE WHEN r.pred IS NULL THEN 'Does not reuse the key of a certificate it replaced.'
+                    ELSE format('Renewal kept the key of certificate %s, which it replaced.', r.pred) END
+          FROM applicable a
+          CROSS JOIN LATERAL (
+              SELECT min(x.pred) AS pred FROM (
+                  SELECT o.id AS pred FROM @extschema@.ssl_certificate o
+                   WHERE o.replaced_by = a.id AND o.spki_sha256 = a.spki_sha256
+                  UNION ALL
+                  SELECT o.id FROM @extschema@.ssl_lifecycle_event e
+                    JOIN @extschema@.ssl_certificate o ON o.id = e.related_certificate_id
+                   WHERE e.certificate_id = a.id AND e.event_type = 'activated' AND o.spki_sha256 = a.spki_sha256
+              ) x) r
+         WHERE a.ptype = 'key_reuse_forbidden'
+    ), stored AS (
+        INSERT INTO @extschema@.ssl_compliance_result AS t (certificate_id, policy_id, result, severity, message, changed_at)
+        SELECT r.cid, r.pid, CASE WHEN r.failed THEN 'fail' ELSE 'pass' END, r.psev, r.msg, now()
+          FROM res r
+          LEFT JOIN @extschema@.ssl_compliance_result o ON o.certificate_id = r.cid AND o.policy_id = r.pid
+         -- One hash join skips the unchanged results (most of them, at
+         -- every run after the first) instead of one conflict probe each.
+         WHERE o.certificate_id IS NULL
+            OR (o.result, o.severity, o.message)
+               IS DISTINCT FROM (CASE WHEN r.failed THEN 'fail' ELSE 'pass' END, r.psev, r.msg)
+        ON CONFLICT ON CONSTRAINT ssl_compliance_result_pkey DO UPDATE
+           SET result = excluded.result, severity = excluded.severity, message = excluded.message,
+               changed_at = excluded.changed_at
+         -- An unchanged result is not rewritten: a check of 100,000
+         -- certificates would otherwise write a million row versions.
+         WHERE (t.result, t.severity, t.message) IS DISTINCT FROM (excluded.result, excluded.severity, excluded.message)
+        RETURNING 1
+    ), stale AS (
+        DELETE FROM @extschema@.ssl_compliance_result t
+         WHERE (only_id IS NULL OR t.certificate_id = only_id)
+           AND NOT EXISTS (SELECT 1 FROM res r WHERE r.cid = t.certificate_id AND r.pid = t.policy_id)
+        RETURNING 1
+    )
+    SELECT r.cid, r.pname, r.ptype, CASE WHEN r.failed THEN 'fail' ELSE 'pass' END, r.psev, r.msg
+      FROM res r;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_detect_acme()
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    changed integer;
+BEGIN
+    WITH wanted AS (
+        SELECT c.id, m.provider
+          FROM @extschema@.ssl_certificate AS c
+               CROSS JOIN LATERAL netbox_ssl_internal.ssl_acme_provider_for(c.issuer_org, c.issuer_cn) AS m
+    )
+    UPDATE @extschema@.ssl_certificate AS c
+       SET acme_provider = w.provider, is_acme = w.provider IS NOT NULL
+      FROM wanted AS w
+     WHERE w.id = c.id AND c.acme_provider IS DISTINCT FROM w.provider;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    RETURN changed;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_find_known(der bytea)
+ RETURNS TABLE(certificate_id bigint, match text)
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+    SELECT * FROM netbox_ssl_internal.ssl_find_known_parsed(netbox_ssl_internal.ssl_parse(ssl_find_known.der))
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_find_known(pem text)
+ RETURNS TABLE(certificate_id bigint, match text)
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+    SELECT * FROM netbox_ssl_internal.ssl_find_known_parsed(netbox_ssl_internal.ssl_parse(ssl_find_known.pem))
+$function$;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_host_match_keys(sans text[], common_name text)
+ RETURNS text[]
+ LANGUAGE plpgsql
+ IMMUTABLE PARALLEL SAFE COST 500
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    keys text[] := '{}';
+    has_dns boolean := false;
+    san text;
+    k text;
+BEGIN
+    FOREACH san IN ARRAY coalesce(sans, '{}') LOOP
+        IF starts_with(san, 'DNS:') THEN
+            has_dns := true;
+            k := netbox_ssl_internal.ssl_host_dns_key(substr(san, 5));
+        ELSIF starts_with(san, 'IP:') THEN
+            k := netbox_ssl_internal.ssl_host_ip_key(substr(san, 4));
+        ELSE
+            CONTINUE;
+        END IF;
+        IF k <> '' THEN
+            keys := keys || k;
+        END IF;
+    END LOOP;
+    IF NOT has_dns AND common_name <> '' THEN
+        keys := keys || netbox_ssl_internal.ssl_host_dns_key(common_name);
+    END IF;
+    RETURN keys;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_host_probes(hostname text)
+ RETURNS text[]
+ LANGUAGE plpgsql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    name text := hostname;
+    ip_key text;
+    parent text;
+BEGIN
+    IF name ~ '^\[.*\]$' THEN
+        name := substr(name, 2, length(name) - 2);  -- [2001:db8::1], as in URLs
+    ELSE
+        name := regexp_replace(name, '\.$', '');  -- absolute name
+    END IF;
+    IF name ~ ':' OR name ~ '^[0-9.]+$' THEN
+        ip_key := netbox_ssl_internal.ssl_host_ip_key(name);
+        IF ip_key IS NULL THEN
+            RAISE EXCEPTION 'host "%" looks like an IP address but is not a valid one', hostname
+                USING ERRCODE = '22023',
+                      HINT = 'Give a dotted-quad IPv4 address without leading zeros, or an IPv6 address without zone or prefix length.';
+        END IF;
+        RETURN ARRAY[ip_key];
+    END IF;
+    IF name = '' OR name ~ '(^|\.)(\.|$)' OR name ~ '[*[:space:]/@]' THEN
+        RAISE EXCEPTION 'host "%" is not a host name', hostname
+            USING ERRCODE = '22023',
+                  HINT = 'Give a DNS name (A-labels for internationalised names) or an IP address; wildcards belong in certificates, not in the name looked up.';
+    END IF;
+    name := netbox_ssl_internal.ssl_host_dns_key(name);
+    parent := substr(name, strpos(name, '.') + 1);
+    -- "*" stands for exactly one whole label, and only above a name of at
+    -- least two labels: *.example.com covers www.example.com, but *.com
+    -- covers nothing (as OpenSSL's X509_check_host decides).
+    IF strpos(name, '.') > 0 AND strpos(parent, '.') > 0 THEN
+        RETURN ARRAY[name, '*.' || parent];
+    END IF;
+    RETURN ARRAY[name];
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_import_csr(pem text, tenant text DEFAULT NULL::text, requested_by text DEFAULT NULL::text)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    parsed @extschema@.ssl_csr_info := netbox_ssl_internal.ssl_parse_csr(pem);
+    new_id bigint;
+    existing_id bigint;
+BEGIN
+    IF pem IS NULL THEN
+        RAISE EXCEPTION 'the certificate request argument must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    INSERT INTO @extschema@.ssl_csr(fingerprint_sha256, subject, common_name, sans, algorithm, key_size, spki_sha256,
+                                     signature_algorithm, signature_valid, pem, tenant, requested_by)
+    VALUES (parsed.fingerprint_sha256, parsed.subject, parsed.common_name, parsed.sans, parsed.algorithm,
+            parsed.key_size, parsed.spki_sha256, parsed.signature_algorithm, parsed.signature_valid,
+            parsed.pem_content, ssl_import_csr.tenant,
+            coalesce(ssl_import_csr.requested_by, nullif(current_setting('netbox_ssl.actor', true), ''),
+                     netbox_ssl_internal.ssl_caller()))
+    ON CONFLICT (fingerprint_sha256) DO NOTHING
+    RETURNING id INTO new_id;
+    IF new_id IS NULL THEN
+        SELECT r.id INTO existing_id FROM @extschema@.ssl_csr r WHERE r.fingerprint_sha256 = parsed.fingerprint_sha256;
+        RAISE EXCEPTION 'certificate request with fingerprint % is already stored as id %', parsed.fingerprint_sha256,
+                        coalesce(existing_id::text, '(concurrent)')
+            USING ERRCODE = '23505', HINT = 'Use the existing row; importing the same request twice is refused.';
+    END IF;
+    RETURN new_id;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_lifecycle_event_append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    purging bigint := netbox_ssl_internal.ssl_internal_get('purging');
+BEGIN
+    -- ssl_purge_certificate may remove one certificate's events, and unlink
+    -- other events from it.
+    IF purging IS NOT NULL THEN
+        IF TG_OP = 'DELETE' AND OLD.certificate_id = purging THEN
+            RETURN OLD;
+        END IF;
+        IF TG_OP = 'UPDATE' AND OLD.related_certificate_id = purging AND NEW.related_certificate_id IS NULL
+           AND (NEW.id, NEW.certificate_id, NEW.event_type, NEW.occurred_at, NEW.old_status, NEW.new_status,
+                NEW.description, NEW.actor, NEW.on_behalf_of, NEW.object_type, NEW.object_id)
+               IS NOT DISTINCT FROM
+               (OLD.id, OLD.certificate_id, OLD.event_type, OLD.occurred_at, OLD.old_status, OLD.new_status,
+                OLD.description, OLD.actor, OLD.on_behalf_of, OLD.object_type, OLD.object_id) THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'lifecycle events are append-only; event % cannot be %', OLD.id,
+        CASE TG_OP WHEN 'DELETE' THEN 'deleted' ELSE 'changed' END
+        USING ERRCODE = '55000',
+              HINT = 'To remove a certificate with its history, an administrator calls ssl_purge_certificate(id).';
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_match_authorities()
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    changed integer;
+    total integer := 0;
+BEGIN
+    PERFORM netbox_ssl_internal.ssl_internal_set('matching', 1);
+    -- One set-based pass per level of a CA hierarchy: a pass can only use the
+    -- links of CA certificates as they were before it.
+    FOR pass IN 1..16 LOOP
+        UPDATE @extschema@.ssl_certificate c
+           SET issuing_ca_id = m.authority_id, issuing_ca_source = m.source
+          FROM (SELECT x.id, f.authority_id, f.source
+                  FROM @extschema@.ssl_certificate x
+                  LEFT JOIN LATERAL netbox_ssl_internal.ssl_find_authority(x.issuer, x.authority_key_id, x.id) f ON true
+                 WHERE x.issuing_ca_source IS DISTINCT FROM 'manual') m
+         WHERE c.id = m.id
+           AND (c.issuing_ca_id, c.issuing_ca_source) IS DISTINCT FROM (m.authority_id, m.source);
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        total := total + changed;
+        EXIT WHEN changed = 0;
+    END LOOP;
+    PERFORM netbox_ssl_internal.ssl_internal_set('matching', NULL);
+    RETURN total;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_outbox_ack(consumer text, ids bigint[])
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    acked integer;
+    s record;
+BEGIN
+    IF consumer IS NULL OR consumer = '' OR length(consumer) > 200 THEN
+        RAISE EXCEPTION 'consumer must be a name of 1 to 200 characters' USING ERRCODE = '22023';
+    END IF;
+    IF ids IS NULL THEN
+        RAISE EXCEPTION 'ids must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    SELECT c.owner INTO s FROM @extschema@.ssl_outbox_consumer c WHERE c.name = ssl_outbox_ack.consumer;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'outbox consumer "%" does not exist', ssl_outbox_ack.consumer
+            USING ERRCODE = 'P0002', HINT = 'Consumers are created by ssl_outbox_subscribe or their first ssl_outbox_claim.';
+    END IF;
+    PERFORM netbox_ssl_internal.ssl_outbox_check_owner(ssl_outbox_ack.consumer, s.owner);
+    DELETE FROM @extschema@.ssl_outbox_delivery d
+     WHERE d.consumer = ssl_outbox_ack.consumer AND d.outbox_id = ANY (ids);
+    GET DIAGNOSTICS acked = ROW_COUNT;
+    RETURN acked;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_outbox_check_owner(consumer text, owner regrole)
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    caller text := netbox_ssl_internal.ssl_caller();
+BEGIN
+    IF pg_has_role(caller, 'netbox_ssl_admin', 'MEMBER') THEN
+        RETURN;
+    END IF;
+    IF owner IS NOT NULL AND pg_has_role(caller, owner::oid, 'MEMBER') THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'outbox consumer "%" belongs to %, so role "%" may not use it', consumer,
+        coalesce('role "' || owner::text || '"', 'the administrators'), caller
+        USING ERRCODE = '42501', HINT = 'Only the owning role, its members and netbox_ssl_admin may claim, acknowledge or unsubscribe a consumer.';
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_outbox_claim(consumer text, max integer DEFAULT 100)
+ RETURNS TABLE(id bigint, certificate_id bigint, event_type text, payload jsonb, created_at timestamp with time zone)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    s record;
+BEGIN
+    IF consumer IS NULL OR consumer = '' OR length(consumer) > 200 THEN
+        RAISE EXCEPTION 'consumer must be a name of 1 to 200 characters' USING ERRCODE = '22023';
+    END IF;
+    IF max IS NULL OR max < 1 THEN
+        RAISE EXCEPTION 'max must be at least 1, not %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
+    SELECT c.owner, c.caught_up INTO s FROM @extschema@.ssl_outbox_consumer c WHERE c.name = ssl_outbox_claim.consumer;
+    IF NOT FOUND THEN
+        PERFORM netbox_ssl_internal.ssl_outbox_subscribe(ssl_outbox_claim.consumer);
+    ELSE
+        PERFORM netbox_ssl_internal.ssl_outbox_check_owner(ssl_outbox_claim.consumer, s.owner);
+        IF NOT s.caught_up THEN
+            PERFORM netbox_ssl_internal.ssl_outbox_catch_up(ssl_outbox_claim.consumer);
+        END IF;
+    END IF;
+    RETURN QUERY
+    SELECT o.id, o.certificate_id, o.event_type, o.payload, o.created_at
+      FROM (SELECT d.outbox_id
+              FROM @extschema@.ssl_outbox_delivery d
+             WHERE d.consumer = ssl_outbox_claim.consumer
+             ORDER BY d.outbox_id
+             LIMIT ssl_outbox_claim.max
+               FOR UPDATE SKIP LOCKED) q
+      JOIN @extschema@.ssl_outbox o ON o.id = q.outbox_id
+     ORDER BY o.id;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_outbox_subscribe(consumer text)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    queued bigint;
+    me regrole;
+    existing regrole;
+    mine bigint;
+BEGIN
+    IF consumer IS NULL OR consumer = '' OR length(consumer) > 200 THEN
+        RAISE EXCEPTION 'consumer must be a name of 1 to 200 characters' USING ERRCODE = '22023';
+    END IF;
+    SELECT s.owner INTO existing FROM @extschema@.ssl_outbox_consumer s WHERE s.name = ssl_outbox_subscribe.consumer;
+    IF NOT FOUND THEN
+        me := (SELECT r.oid FROM pg_roles r WHERE r.rolname = netbox_ssl_internal.ssl_caller())::regrole;
+        IF NOT pg_has_role(me::oid, 'netbox_ssl_admin', 'MEMBER') THEN
+            -- Per-role limit; the advisory lock serialises only this role's
+            -- own subscriptions, never a writer.
+            PERFORM pg_advisory_xact_lock(hashtext('netbox_ssl.ssl_outbox_subscribe'), (me::oid::bigint - 2147483648)::integer);
+            SELECT count(*) INTO mine FROM @extschema@.ssl_outbox_consumer s WHERE s.owner = me;
+            IF mine >= 8 THEN
+                RAISE EXCEPTION 'role "%" already has % outbox consumers, the most a role other than netbox_ssl_admin may have', me, mine
+                    USING ERRCODE = '54000', HINT = 'Unsubscribe a consumer that is no longer used (ssl_outbox_unsubscribe), or ask an administrator.';
+            END IF;
+        END IF;
+        -- No table lock: publishers are never blocked. A publisher that
+        -- cannot see this consumer yet records its snapshot, this backfill
+        -- records its own; ssl_outbox_catch_up queues what neither saw.
+        INSERT INTO @extschema@.ssl_outbox_consumer(name, owner, subscribed_xid, caught_up)
+        VALUES (ssl_outbox_subscribe.consumer, me, pg_current_xact_id(), false)
+        ON CONFLICT DO NOTHING;
+        IF FOUND THEN
+            WITH mark AS (
+                UPDATE @extschema@.ssl_outbox_consumer s SET since = pg_current_snapshot()
+                 WHERE s.name = ssl_outbox_subscribe.consumer
+            )
+            INSERT INTO @extschema@.ssl_outbox_delivery(consumer, outbox_id)
+            SELECT ssl_outbox_subscribe.consumer, o.id FROM @extschema@.ssl_outbox o;
+            SELECT count(*) INTO queued FROM @extschema@.ssl_outbox_delivery d WHERE d.consumer = ssl_outbox_subscribe.consumer;
+            RETURN queued;
+        END IF;
+        -- Subscribed concurrently by someone else (committed meanwhile).
+        SELECT s.owner INTO existing FROM @extschema@.ssl_outbox_consumer s WHERE s.name = ssl_outbox_subscribe.consumer;
+    END IF;
+    PERFORM netbox_ssl_internal.ssl_outbox_check_owner(ssl_outbox_subscribe.consumer, existing);
+    SELECT count(*) INTO queued FROM @extschema@.ssl_outbox_delivery d WHERE d.consumer = ssl_outbox_subscribe.consumer;
+    RETURN queued;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_outbox_unsubscribe(consumer text)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    dropped bigint;
+    s record;
+BEGIN
+    IF consumer IS NULL OR consumer = '' THEN
+        RAISE EXCEPTION 'consumer must not be empty' USING ERRCODE = '22023';
+    END IF;
+    SELECT c.owner INTO s FROM @extschema@.ssl_outbox_consumer c WHERE c.name = ssl_outbox_unsubscribe.consumer;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'outbox consumer "%" does not exist', ssl_outbox_unsubscribe.consumer USING ERRCODE = 'P0002';
+    END IF;
+    PERFORM netbox_ssl_internal.ssl_outbox_check_owner(ssl_outbox_unsubscribe.consumer, s.owner);
+    SELECT count(*) INTO dropped FROM @extschema@.ssl_outbox_delivery d WHERE d.consumer = ssl_outbox_unsubscribe.consumer;
+    DELETE FROM @extschema@.ssl_outbox_consumer c WHERE c.name = ssl_outbox_unsubscribe.consumer;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'outbox consumer "%" does not exist', ssl_outbox_unsubscribe.consumer USING ERRCODE = 'P0002';
+    END IF;
+    RETURN dropped;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_purge_certificate(certificate_id bigint)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    target @extschema@.ssl_certificate;
+    predecessor_id bigint;
+    removed integer;
+BEGIN
+    SELECT * INTO target FROM @extschema@.ssl_certificate c WHERE c.id = certificate_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'certificate % does not exist', certificate_id USING ERRCODE = 'P0002';
+    END IF;
+    IF EXISTS (SELECT 1 FROM @extschema@.ssl_assignment a WHERE a.certificate_id = target.id) THEN
+        RAISE EXCEPTION 'certificate % still has assignments, so it cannot be purged', target.id
+            USING ERRCODE = '55000', HINT = 'Delete or move its assignments first.';
+    END IF;
+    SELECT c.id INTO predecessor_id FROM @extschema@.ssl_certificate c WHERE c.replaced_by = target.id;
+    IF FOUND THEN
+        RAISE EXCEPTION 'certificate % is the successor of certificate %, so it cannot be purged first', target.id, predecessor_id
+            USING ERRCODE = '55000', HINT = format('Purge certificate %s first.', predecessor_id);
+    END IF;
+    PERFORM netbox_ssl_internal.ssl_internal_set('purging', target.id);
+    UPDATE @extschema@.ssl_lifecycle_event e SET related_certificate_id = NULL WHERE e.related_certificate_id = target.id;
+    DELETE FROM @extschema@.ssl_lifecycle_event e WHERE e.certificate_id = target.id;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    DELETE FROM @extschema@.ssl_certificate c WHERE c.id = target.id;
+    PERFORM netbox_ssl_internal.ssl_internal_set('purging', NULL);
+    RETURN removed;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_record_observation(object_type text, object_id bigint, der bytea, observed_at timestamp with time zone DEFAULT now())
+ RETURNS bigint
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+    SELECT netbox_ssl_internal.ssl_record_observation_parsed($1, $2, netbox_ssl_internal.ssl_parse($3), $4)
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_record_observation(object_type text, object_id bigint, pem text, observed_at timestamp with time zone DEFAULT now())
+ RETURNS bigint
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+    SELECT netbox_ssl_internal.ssl_record_observation_parsed($1, $2, netbox_ssl_internal.ssl_parse($3), $4)
+$function$;
+
+CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_record_observation_parsed(object_type text, object_id bigint, cert ssl_certificate_info, observed_at timestamp with time zone)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    latest @extschema@.ssl_observation;
+    known bigint;
+    result bigint;
+BEGIN
+    IF object_type IS NULL OR object_id IS NULL OR observed_at IS NULL OR cert.fingerprint_sha256 IS NULL THEN
+        RAISE EXCEPTION 'object_type, object_id, the certificate and observed_at must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    IF object_type = '' OR NOT isfinite(observed_at) THEN
+        RAISE EXCEPTION 'object_type must not be empty and observed_at must be finite'
+            USING ERRCODE = '22023';
+    END IF;
+    -- One writer per object at a time, so two scanners cannot both extend
+    -- or both start the object's latest run.
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(
+        'netbox_ssl.observation:' || object_type || ':' || object_id, 0));
+    SELECT * INTO latest
+      FROM @extschema@.ssl_observation AS o
+     WHERE o.object_type = ssl_record_observation_parsed.object_type
+       AND o.object_id = ssl_record_observation_parsed.object_id
+     ORDER BY o.last_seen_at DESC, o.id DESC
+     LIMIT 1;
+    SELECT c.id INTO known FROM @extschema@.ssl_certificate AS c
+     WHERE c.fingerprint_sha256 = cert.fingerprint_sha256;
+    IF latest.id IS NOT NULL AND latest.fingerprint_sha256 = cert.fingerprint_sha256 THEN
+        UPDATE @extschema@.ssl_observation AS o
+           SET first_seen_at = least(o.first_seen_at, ssl_record_observation_parsed.observed_at),
+               last_seen_at = greatest(o.last_seen_at, ssl_record_observation_parsed.observed_at),
+               times_seen = o.times_seen + 1,
+               certificate_id = coalesce(known, o.certificate_id),
+               recorded_by = netbox_ssl_internal.ssl_caller()
+         WHERE o.id = latest.id;
+        RETURN latest.id;
+    END IF;
+    -- A sighting older than the latest one, of another certificate, is kept
+    -- as history; it does not become the object's current state.
+    INSERT INTO @extschema@.ssl_observation(object_type, object_id, fingerprint_sha256, certificate_id, common_name, valid_to,
+         first_seen_at, last_seen_at, recorded_by)
+    VALUES (object_type, object_id, cert.fingerprint_sha256, known, cert.common_name, cert.valid_to,
+            observed_at, observed_at, netbox_ssl_internal.ssl_caller())
+    RETURNING id INTO result;
+    RETURN result;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_renewal_candidate(pem text, tenant text DEFAULT NULL::text)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ STABLE PARALLEL SAFE COST 6000
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    parsed @extschema@.ssl_certificate_info := netbox_ssl_internal.ssl_parse(pem);
+BEGIN
+    IF parsed.common_name IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT c.id
+              FROM @extschema@.ssl_certificate AS c
+             WHERE lower(c.common_name) = lower(parsed.common_name)
+               AND c.status = 'active'
+               AND c.fingerprint_sha256 <> parsed.fingerprint_sha256
+               AND (ssl_renewal_candidate.tenant IS NULL OR c.tenant = ssl_renewal_candidate.tenant)
+             ORDER BY c.valid_to DESC, c.id DESC
+             LIMIT 1);
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_renewal_preview(old_id bigint, pem text)
+ RETURNS TABLE(field text, current_value text, new_value text, matches boolean)
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    nxt @extschema@.ssl_certificate_info := netbox_ssl_internal.ssl_parse(pem);
+    cur @extschema@.ssl_certificate;
+    n_assign bigint;
+    cur_key text;
+    new_key text;
+BEGIN
+    SELECT * INTO cur FROM @extschema@.ssl_certificate c WHERE c.id = old_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'certificate % does not exist', old_id USING ERRCODE = 'P0002';
+    END IF;
+    SELECT count(*) INTO n_assign FROM @extschema@.ssl_assignment a WHERE a.certificate_id = old_id;
+    cur_key := upper(cur.algorithm) || coalesce(' ' || cur.key_size, '');
+    new_key := upper(nxt.algorithm) || coalesce(' ' || nxt.key_size, '');
+
+    RETURN QUERY VALUES
+        ('common_name', cur.common_name, nxt.common_name,
+         lower(cur.common_name) IS NOT DISTINCT FROM lower(nxt.common_name)),
+        ('serial_number', cur.serial_number, nxt.serial_number, cur.serial_number = nxt.serial_number),
+        ('valid_from', to_char(cur.valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
+         to_char(nxt.valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'), cur.valid_from = nxt.valid_from),
+        ('valid_to', to_char(cur.valid_to AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
+         to_char(nxt.valid_to AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'), cur.valid_to = nxt.valid_to),
+        ('key', cur_key, new_key, cur_key = new_key),
+        ('issuer', cur.issuer, nxt.issuer, cur.issuer = nxt.issuer),
+        ('sans', array_to_string(cur.sans, ', '), array_to_string(nxt.sans, ', '),
+         (SELECT array_agg(lower(s) ORDER BY lower(s)) FROM unnest(cur.sans) s)
+           IS NOT DISTINCT FROM (SELECT array_agg(lower(s) ORDER BY lower(s)) FROM unnest(nxt.sans) s)),
+        ('spki_sha256', cur.spki_sha256,
+         nxt.spki_sha256 || CASE WHEN cur.spki_sha256 = nxt.spki_sha256 THEN ' (key reused)' ELSE ' (new key)' END,
+         cur.spki_sha256 = nxt.spki_sha256),
+        ('assignments', n_assign::text, n_assign || ' (will be transferred)', true);
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_revert_renewal(new_id bigint)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    successor @extschema@.ssl_certificate;
+    predecessor @extschema@.ssl_certificate;
+    renewal_event bigint;
+    previous_status text;
+    changes text;
+    moved bigint;
+BEGIN
+    IF new_id IS NULL THEN
+        RAISE EXCEPTION 'new_id must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    -- Lock order: successor, then predecessor (as ssl_renew of the successor
+    -- would). FOR NO KEY UPDATE, as in ssl_renew: it serialises against other
+    -- renewals and reverts and against new assignments (whose target check
+    -- takes FOR SHARE), but not against the KEY SHARE that a concurrent
+    -- assignment DELETE's history events need (no deadlock, item 13).
+    SELECT * INTO successor FROM @extschema@.ssl_certificate c WHERE c.id = new_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'certificate % does not exist', new_id USING ERRCODE = 'P0002';
+    END IF;
+    IF successor.status = 'replaced' THEN
+        RAISE EXCEPTION 'certificate % has been renewed since, by certificate %; revert that renewal first', new_id, successor.replaced_by
+            USING ERRCODE = '55000', HINT = format('SELECT ssl_revert_renewal(%s);', successor.replaced_by);
+    END IF;
+    SELECT * INTO predecessor FROM @extschema@.ssl_certificate c WHERE c.replaced_by = new_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        IF EXISTS (SELECT 1 FROM @extschema@.ssl_lifecycle_event e
+                    WHERE e.certificate_id = new_id AND e.event_type = 'renewal_reverted'
+                      AND e.new_status = 'revoked') THEN
+            RAISE EXCEPTION 'the renewal that produced certificate % has already been reverted', new_id
+                USING ERRCODE = '55000';
+        END IF;
+        RAISE EXCEPTION 'certificate % was never a renewal of another certificate, so there is nothing to revert', new_id
+            USING ERRCODE = '55000';
+    END IF;
+    IF successor.status NOT IN ('active', 'expired') THEN
+        RAISE EXCEPTION 'certificate % is %; only an active or expired renewal can be reverted', new_id, successor.status
+            USING ERRCODE = '55000';
+    END IF;
+
+    SELECT e.id, e.old_status INTO renewal_event, previous_status
+      FROM @extschema@.ssl_lifecycle_event e
+     WHERE e.certificate_id = predecessor.id AND e.event_type = 'renewed' AND e.related_certificate_id = new_id
+     ORDER BY e.id DESC LIMIT 1;
+    SELECT string_agg(format('%s %s %s',
+                             CASE e.event_type WHEN 'assignment_added' THEN 'added' ELSE 'removed' END,
+                             e.object_type, e.object_id), ', ' ORDER BY e.id)
+      INTO changes
+      FROM @extschema@.ssl_lifecycle_event e
+     WHERE e.certificate_id = new_id AND e.event_type IN ('assignment_added', 'assignment_removed')
+       AND e.id > coalesce(renewal_event, 0);
+    IF changes IS NOT NULL THEN
+        RAISE EXCEPTION 'assignments of certificate % changed since the renewal (%), so it cannot be reverted automatically', new_id, changes
+            USING ERRCODE = '55000',
+                  HINT = 'Undo those assignment changes first, or move the assignments and statuses by hand.';
+    END IF;
+    previous_status := coalesce(previous_status, 'active');
+
+    SELECT count(*) INTO moved FROM @extschema@.ssl_assignment a WHERE a.certificate_id = new_id;
+    -- The events first: the status trigger then sees these changes as logged.
+    INSERT INTO @extschema@.ssl_lifecycle_event(certificate_id, event_type, old_status, new_status, related_certificate_id, description)
+    VALUES (new_id, 'renewal_reverted', successor.status, 'revoked', predecessor.id,
+            format('Renewal reverted: certificate %s is back in service; %s assignment(s) moved back to it', predecessor.id, moved)),
+           (predecessor.id, 'renewal_reverted', 'replaced', previous_status, new_id,
+            format('Renewal reverted: back in service instead of certificate %s', new_id));
+    UPDATE @extschema@.ssl_certificate SET status = 'revoked' WHERE id = new_id;
+    UPDATE @extschema@.ssl_certificate SET status = previous_status WHERE id = predecessor.id;
+    -- This move is logged by renewal_reverted above, not as assignment events.
+    PERFORM netbox_ssl_internal.ssl_internal_set('moving', new_id);
+    UPDATE @extschema@.ssl_assignment SET certificate_id = predecessor.id WHERE certificate_id = new_id;
+    PERFORM netbox_ssl_internal.ssl_internal_set('moving', NULL);
+    RETURN predecessor.id;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_trust_anchor_load(pem_bundle text, source text DEFAULT NULL::text)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER COST 50000
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    added integer;
+    ders bytea[];
+BEGIN
+    IF pem_bundle IS NULL THEN
+        RAISE EXCEPTION 'the PEM bundle must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    ders := netbox_ssl_internal.ssl_chain_split_pem(pem_bundle);
+    IF cardinality(ders) = 0 THEN
+        RAISE EXCEPTION 'the PEM bundle holds no certificate' USING ERRCODE = '22P02',
+              HINT = 'Pass PEM text with -----BEGIN CERTIFICATE----- blocks, e.g. /etc/ssl/certs/ca-certificates.crt.';
+    END IF;
+    WITH parsed AS (
+        SELECT p.*, d.der, d.ord
+          FROM unnest(ders) WITH ORDINALITY AS d(der, ord),
+               LATERAL netbox_ssl_internal.ssl_parse(d.der) AS p
+    ), ins AS (
+        INSERT INTO @extschema@.ssl_trust_anchor(fingerprint_sha256, subject, common_name, is_ca, valid_from, valid_to, der, pem_content, source)
+        SELECT DISTINCT ON (fingerprint_sha256)
+               fingerprint_sha256, subject, common_name, is_ca, valid_from, valid_to, der, pem_content,
+               ssl_trust_anchor_load.source
+          FROM parsed
+         ORDER BY fingerprint_sha256, ord
+        ON CONFLICT (fingerprint_sha256) DO NOTHING
+        RETURNING 1
+    )
+    SELECT count(*) INTO added FROM ins;
+    RETURN added;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_validate_all()
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER COST 1e+06
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    anchors bytea[];
+    cert record;
+    r record;
+    n integer := 0;
+    t timestamptz := now();
+BEGIN
+    -- Read once: the C function keeps one X509_STORE of the anchors for
+    -- every call. Intermediates are looked up per certificate by name, so
+    -- the cost does not grow with unrelated CA certificates.
+    anchors := coalesce((SELECT array_agg(a.der ORDER BY a.id) FROM @extschema@.ssl_trust_anchor AS a), '{}');
+    FOR cert IN SELECT c.id, c.pem_content, c.issuer_chain, c.issuer, c.authority_key_id
+                  FROM @extschema@.ssl_certificate AS c
+                 WHERE c.status = 'active' ORDER BY c.id LOOP
+        -- A bad stored issuer_chain is a verdict (invalid), never an error.
+        r := netbox_ssl_internal.ssl_chain_verify(
+                cert.pem_content, cert.issuer_chain, '{}', anchors, t, NULL,
+                netbox_ssl_internal.ssl_chain_candidates(cert.issuer, cert.authority_key_id, cert.issuer_chain));
+        UPDATE @extschema@.ssl_certificate AS c
+           SET chain_status = r.status, chain_validated_at = t, chain_message = r.message, chain_depth = r.depth
+         WHERE c.id = cert.id;
+        n := n + 1;
+        IF n % 10000 = 0 THEN
+            RAISE NOTICE 'ssl_validate_all: % certificates validated', n;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone DEFAULT now(), hostname text DEFAULT NULL::text)
+ RETURNS TABLE(status text, depth integer, message text, chain text[])
+ LANGUAGE plpgsql
+ SECURITY DEFINER COST 50000 ROWS 1
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    cert record;
+    r record;
+BEGIN
+    IF ssl_validate_chain.id IS NULL THEN
+        RAISE EXCEPTION 'id must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF ssl_validate_chain.at IS NULL OR NOT isfinite(ssl_validate_chain.at) THEN
+        RAISE EXCEPTION 'the validation time must be a finite timestamp' USING ERRCODE = '22023';
+    END IF;
+    SELECT c.pem_content, c.issuer_chain, c.issuer, c.authority_key_id INTO cert
+      FROM @extschema@.ssl_certificate AS c WHERE c.id = ssl_validate_chain.id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'certificate % does not exist', ssl_validate_chain.id USING ERRCODE = 'P0002';
+    END IF;
+    -- The issuer_chain, then the stored CA certificates that can be its
+    -- issuers (found by name and key identifier); the trust store holds the
+    -- anchors only, so it stays cached while they are unchanged.
+    r := netbox_ssl_internal.ssl_chain_verify(
+            cert.pem_content, cert.issuer_chain, '{}',
+            coalesce((SELECT array_agg(a.der ORDER BY a.id) FROM @extschema@.ssl_trust_anchor AS a), '{}'),
+            ssl_validate_chain.at, ssl_validate_chain.hostname,
+            netbox_ssl_internal.ssl_chain_candidates(cert.issuer, cert.authority_key_id, cert.issuer_chain));
+    -- Only a check of the certificate as it stands (now, no host name) is
+    -- stored, and only for callers who may write (operators and admins);
+    -- readers get the answer without a write.
+    IF ssl_validate_chain.at = now() AND ssl_validate_chain.hostname IS NULL
+       AND pg_catalog.pg_has_role(netbox_ssl_internal.ssl_caller(), 'netbox_ssl_operator', 'MEMBER') THEN
+        UPDATE @extschema@.ssl_certificate AS c
+           SET chain_status = r.status, chain_validated_at = ssl_validate_chain.at,
+               chain_message = r.message, chain_depth = r.depth
+         WHERE c.id = ssl_validate_chain.id;
+    END IF;
+    status := r.status;
+    depth := r.depth;
+    message := r.message;
+    chain := r.chain;
+    RETURN NEXT;
+END
+$function$;
+
 -- (end of part E)
