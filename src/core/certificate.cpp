@@ -776,7 +776,7 @@ CertificateInfo parse_pem_blocks(std::string_view text, bool fast) {
         } else if (label_set.size() < kMaxLabels) {
             if (label_set.insert(block.label).second) other_labels += (other_labels.empty() ? "" : ", ") + block.label;
         } else if (label_set.count(block.label) == 0 && !labels_cut) {
-            other_labels += ", ...";
+            other_labels += " and more";
             labels_cut = true;
         }
     }
