@@ -86,7 +86,7 @@ ci_runs_of() {
         fuzz_der) echo 2000 ;;
         fuzz_private_key) echo 5000 ;;
         fuzz_bundle) echo 3000 ;;
-        fuzz_csr) echo 8000 ;;
+        fuzz_csr) echo 6000 ;;
         fuzz_chain) echo 100000 ;;
     esac
 }
