@@ -704,14 +704,13 @@ CertificateInfo build_info(std::vector<DecodedCert>& certs) {
         for (std::size_t cur = leaf;;) {
             poll_cancel();
             const LinkKeys& c = keys[cur];
-            std::size_t next = n;
-            if (!c.has_akid) {
-                next = by_subject.first_unused(by_subject.range(c.issuer, false, none), used);
-            } else {
-                const std::size_t a = by_subject_skid.first_unused(by_subject_skid.range(c.issuer, false, none), used);
-                const std::size_t b = by_subject_skid.first_unused(by_subject_skid.range(c.issuer, true, c.akid), used);
-                next = std::min(a, b);
-            }
+            // Without an akid any issuer of the name qualifies; with one,
+            // those without a skid and those whose skid matches.
+            const std::size_t next =
+                !c.has_akid
+                    ? by_subject.first_unused(by_subject.range(c.issuer, false, none), used)
+                    : std::min(by_subject_skid.first_unused(by_subject_skid.range(c.issuer, false, none), used),
+                               by_subject_skid.first_unused(by_subject_skid.range(c.issuer, true, c.akid), used));
             if (next == n) break;
             used[next] = true;
             order.push_back(next);
