@@ -67,7 +67,8 @@ private:
     bool in_pkcs7_ = false;
     int ordinality_ = 0;
     int count_ = 0;
-    std::vector<ChainKeys> issuers_;  // sorted by subject encoding
+    std::vector<ChainKeys> issuers_;    // sorted by subject encoding (stable)
+    std::vector<std::size_t> by_skid_;  // indexes of issuers_ by (subject, skid), stable
 };
 
 }  // namespace netbox_ssl

@@ -7,6 +7,7 @@
 #include "core/certificate.hpp"
 
 #include "core/bundle_reader.hpp"
+#include "core/cancel.hpp"
 #include "core/csr.hpp"
 #include "core/encoding.hpp"
 #include "core/fast_x509.hpp"
@@ -26,6 +27,9 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
 
 namespace netbox_ssl {
 namespace {
@@ -543,63 +547,187 @@ void fill_fields(const DecodedCert& dc, CertificateInfo& info) {
     ERR_clear_error();
 }
 
-// Whether `issuer` plausibly issued `subject`: names match and, when both
-// carry key identifiers, those match too. Signatures are not checked: this
-// only orders a bundle, it does not validate it.
-bool issued_by(const detail::CertFields& subject, const detail::CertFields& issuer) {
-    if (X509_NAME_cmp(subject.issuer, issuer.subject) != 0) return false;
-    OctetStringPtr skid(get_ext<ASN1_OCTET_STRING>(issuer, NID_subject_key_identifier));
-    AuthorityKeyIdPtr akid(get_ext<AUTHORITY_KEYID>(subject, NID_authority_key_identifier));
-    if (skid && akid && akid->keyid != nullptr) {
-        return ASN1_OCTET_STRING_cmp(skid.get(), akid->keyid) == 0;
+// How certificates of one input chain to each other, for ordering a bundle:
+// `issuer` plausibly issued `subject` when the subject's issuer name matches
+// the issuer's subject name (X509_NAME_cmp) and, when the subject carries an
+// authority key identifier and the issuer a subject key identifier, those
+// match too. Signatures are not checked: this only orders a bundle, it does
+// not validate it.
+struct LinkKeys {
+    const X509_NAME* subject = nullptr;
+    const X509_NAME* issuer = nullptr;
+    bool has_skid = false;
+    std::string skid;
+    bool has_akid = false;  // the extension with a keyIdentifier
+    std::string akid;
+};
+
+LinkKeys link_keys(const detail::CertFields& f) {
+    LinkKeys k;
+    k.subject = f.subject;
+    k.issuer = f.issuer;
+    OctetStringPtr skid(get_ext<ASN1_OCTET_STRING>(f, NID_subject_key_identifier));
+    if (skid) {
+        k.has_skid = true;
+        k.skid.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(skid.get())),
+                      static_cast<std::size_t>(ASN1_STRING_length(skid.get())));
     }
-    return true;
+    AuthorityKeyIdPtr akid(get_ext<AUTHORITY_KEYID>(f, NID_authority_key_identifier));
+    if (akid && akid->keyid != nullptr) {
+        k.has_akid = true;
+        k.akid.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(akid->keyid)),
+                      static_cast<std::size_t>(ASN1_STRING_length(akid->keyid)));
+    }
+    return k;
 }
 
+// Three-way comparison of (name, has_id, id): the sort key of the lookup
+// indexes below. X509_NAME_cmp compares the canonical encodings, as
+// issued_by did on 1.4.
+int compare_link(const X509_NAME* an, bool ah, const std::string& a, const X509_NAME* bn, bool bh,
+                 const std::string& b, bool with_id) {
+    const int c = X509_NAME_cmp(an, bn);
+    if (c != 0 || !with_id) return c < 0 ? -1 : c > 0 ? 1 : 0;
+    if (ah != bh) return ah ? 1 : -1;
+    const int d = a.compare(b);
+    return d < 0 ? -1 : d > 0 ? 1 : 0;
+}
+
+// Certificate indexes sorted by one key; lookups by binary search. Ties
+// keep input order, so "the first match" is the one 1.4 picked.
+class LinkIndex {
+public:
+    // by_issuer: keyed by (issuer, akid), else by (subject[, skid]).
+    LinkIndex(const std::vector<LinkKeys>& keys, bool by_issuer, bool with_id)
+        : keys_(keys), by_issuer_(by_issuer), with_id_(with_id), order_(keys.size()), cursor_(keys.size()) {
+        for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = cursor_[i] = i;
+        // stable_sort (a merge sort) stays memory-safe even if a comparison
+        // were inconsistent; the index order breaks ties.
+        std::stable_sort(order_.begin(), order_.end(),
+                         [this](std::size_t a, std::size_t b) { return compare(a, name_of(b), has_of(b), id_of(b)) < 0; });
+        ERR_clear_error();
+    }
+
+    // [lo, hi) of order_ whose key equals (name, has, id).
+    std::pair<std::size_t, std::size_t> range(const X509_NAME* name, bool has, const std::string& id) const {
+        auto lo = std::lower_bound(order_.begin(), order_.end(), 0, [&](std::size_t e, int) {
+            return compare(e, name, has, id) < 0;
+        });
+        auto hi = std::upper_bound(lo, order_.end(), 0, [&](int, std::size_t e) {
+            return compare(e, name, has, id) > 0;
+        });
+        return {static_cast<std::size_t>(lo - order_.begin()), static_cast<std::size_t>(hi - order_.begin())};
+    }
+
+    // Whether the range holds a certificate other than `self`.
+    bool has_other(std::pair<std::size_t, std::size_t> r, std::size_t self) const {
+        const std::size_t size = r.second - r.first;
+        return size >= 2 || (size == 1 && order_[r.first] != self);
+    }
+
+    // The first certificate of the range (input order) not yet used, or
+    // keys.size(). Used ones only ever accumulate, so a cursor per range
+    // skips each of them once in total.
+    std::size_t first_unused(std::pair<std::size_t, std::size_t> r, const std::vector<bool>& used) {
+        if (r.first == r.second) return keys_.size();
+        std::size_t c = std::max(cursor_[r.first], r.first);
+        while (c < r.second && used[order_[c]]) ++c;
+        cursor_[r.first] = c;
+        return c < r.second ? order_[c] : keys_.size();
+    }
+
+private:
+    const X509_NAME* name_of(std::size_t i) const { return by_issuer_ ? keys_[i].issuer : keys_[i].subject; }
+    bool has_of(std::size_t i) const { return by_issuer_ ? keys_[i].has_akid : keys_[i].has_skid; }
+    const std::string& id_of(std::size_t i) const { return by_issuer_ ? keys_[i].akid : keys_[i].skid; }
+    int compare(std::size_t e, const X509_NAME* name, bool has, const std::string& id) const {
+        return compare_link(name_of(e), has_of(e), id_of(e), name, has, id, with_id_);
+    }
+
+    const std::vector<LinkKeys>& keys_;
+    bool by_issuer_;
+    bool with_id_;
+    std::vector<std::size_t> order_;
+    std::vector<std::size_t> cursor_;
+};
+
+// The leaf is the first certificate that issues none of the others; the
+// rest follow leaf to root (each the first unused certificate that issued
+// the previous one), then whatever is left in input order. Same result as
+// 1.4's all-pairs scan, in O(n log n) name comparisons instead of O(n^2).
 CertificateInfo build_info(std::vector<DecodedCert>& certs) {
     // Identical blocks (a leaf pasted twice) count once.
     std::vector<DecodedCert> unique;
-    for (auto& c : certs) {
-        bool seen = std::any_of(unique.begin(), unique.end(), [&](const DecodedCert& u) { return u.der == c.der; });
-        if (!seen) unique.push_back(std::move(c));
+    {
+        std::vector<bool> keep(certs.size(), false);
+        std::unordered_set<std::string_view> seen;
+        for (std::size_t i = 0; i < certs.size(); ++i) keep[i] = seen.insert(certs[i].der).second;
+        for (std::size_t i = 0; i < certs.size(); ++i) {
+            if (keep[i]) unique.push_back(std::move(certs[i]));
+        }
     }
     const std::size_t n = unique.size();
-    auto issues = [&](std::size_t i, std::size_t j) {
-        return i != j && issued_by(unique[j].fields, unique[i].fields);
-    };
-
     std::size_t leaf = 0;
+    std::vector<std::size_t> order;
     if (n > 1) {
+        std::vector<LinkKeys> keys;
+        keys.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (i % 64 == 0) poll_cancel();
+            keys.push_back(link_keys(unique[i].fields));
+        }
+        poll_cancel();
+        // Certificates by what issued them, to ask "does k issue any other?":
+        // by issuer name alone (k without a skid matches any akid), and by
+        // issuer name and akid.
+        const LinkIndex by_issuer_name(keys, true, false);
+        const LinkIndex by_issuer(keys, true, true);
+        const std::string none;
         for (std::size_t k = 0; k < n; ++k) {
-            bool issues_any = false;
-            for (std::size_t j = 0; j < n && !issues_any; ++j) issues_any = issues(k, j);
+            if (k % 256 == 0) poll_cancel();
+            const LinkKeys& c = keys[k];
+            const bool issues_any =
+                c.has_skid ? by_issuer.has_other(by_issuer.range(c.subject, false, none), k) ||
+                                 by_issuer.has_other(by_issuer.range(c.subject, true, c.skid), k)
+                           : by_issuer_name.has_other(by_issuer_name.range(c.subject, false, none), k);
             if (!issues_any) {
                 leaf = k;
                 break;
             }
         }
-    }
+        ERR_clear_error();
 
-    std::vector<bool> used(n, false);
-    used[leaf] = true;
-    std::vector<std::size_t> order;
-    for (std::size_t cur = leaf;;) {
-        std::size_t next = n;
-        for (std::size_t i = 0; i < n && next == n; ++i) {
-            if (!used[i] && issues(i, cur)) next = i;
+        std::vector<bool> used(n, false);
+        used[leaf] = true;
+        LinkIndex by_subject(keys, false, false);
+        LinkIndex by_subject_skid(keys, false, true);
+        for (std::size_t cur = leaf;;) {
+            poll_cancel();
+            const LinkKeys& c = keys[cur];
+            // Without an akid any issuer of the name qualifies; with one,
+            // those without a skid and those whose skid matches.
+            const std::size_t next =
+                !c.has_akid
+                    ? by_subject.first_unused(by_subject.range(c.issuer, false, none), used)
+                    : std::min(by_subject_skid.first_unused(by_subject_skid.range(c.issuer, false, none), used),
+                               by_subject_skid.first_unused(by_subject_skid.range(c.issuer, true, c.akid), used));
+            if (next == n) break;
+            used[next] = true;
+            order.push_back(next);
+            cur = next;
         }
-        if (next == n) break;
-        used[next] = true;
-        order.push_back(next);
-        cur = next;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!used[i]) order.push_back(i);
+        ERR_clear_error();
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!used[i]) order.push_back(i);
+        }
     }
 
     CertificateInfo info;
     fill_fields(unique[leaf], info);
-    for (std::size_t i : order) info.issuer_chain += pem_encode(unique[i].der, "CERTIFICATE");
+    for (std::size_t i : order) {
+        if (i % 64 == 0) poll_cancel();
+        info.issuer_chain += pem_encode(unique[i].der, "CERTIFICATE");
+    }
     return info;
 }
 
@@ -619,23 +747,36 @@ bool append_pkcs7(std::string_view der, std::vector<DecodedCert>& certs, bool fa
     std::size_t end = 0;
     if (!pkcs7_certificate_area(der, pos, end)) return false;
     std::string_view cert;
-    while (next_pkcs7_certificate(der, pos, end, cert)) certs.push_back(decode_der(std::string(cert), false, fast));
+    while (next_pkcs7_certificate(der, pos, end, cert)) {
+        poll_cancel();
+        certs.push_back(decode_der(std::string(cert), false, fast));
+    }
     return true;
 }
 
 CertificateInfo parse_pem_blocks(std::string_view text, bool fast) {
     std::vector<PemBlock> blocks = split_pem(text);  // throws on key labels and broken armour
     std::vector<DecodedCert> certs;
+    // The labels of other blocks, for the error message: distinct ones, at
+    // most kMaxLabels of them (1.4 searched the growing list for every
+    // block, quadratic on many distinct labels).
+    constexpr std::size_t kMaxLabels = 8;
     std::string other_labels;
+    std::unordered_set<std::string> label_set;
+    bool labels_cut = false;
     bool saw_pkcs7 = false;
     for (PemBlock& block : blocks) {
+        poll_cancel();
         if (block.kind == PemKind::Certificate || block.kind == PemKind::TrustedCertificate) {
             certs.push_back(decode_der(std::move(block.der), block.kind == PemKind::TrustedCertificate, fast));
         } else if (block.kind == PemKind::Pkcs7) {
             if (!append_pkcs7(block.der, certs, fast)) malformed("PEM block " + block.label + " is not a PKCS#7 ContentInfo");
             saw_pkcs7 = true;
-        } else if (other_labels.find(block.label) == std::string::npos) {
-            other_labels += (other_labels.empty() ? "" : ", ") + block.label;
+        } else if (label_set.size() < kMaxLabels) {
+            if (label_set.insert(block.label).second) other_labels += (other_labels.empty() ? "" : ", ") + block.label;
+        } else if (label_set.count(block.label) == 0 && !labels_cut) {
+            other_labels += " and more";
+            labels_cut = true;
         }
     }
     if (certs.empty()) {

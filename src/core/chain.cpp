@@ -7,6 +7,7 @@
 // docs/chain-validation.md ("Web-PKI rules"); each rule names its source.
 #include "core/chain.hpp"
 
+#include "core/cancel.hpp"
 #include "core/certificate.hpp"
 #include "core/encoding.hpp"
 #include "core/openssl_ptr.hpp"
@@ -375,6 +376,7 @@ CertificateSet::CertificateSet(CertificateSet&&) noexcept = default;
 CertificateSet& CertificateSet::operator=(CertificateSet&&) noexcept = default;
 
 void CertificateSet::add_der(std::string_view der) {
+    poll_cancel();
     ErrorQueueGuard guard;
     const auto* p = reinterpret_cast<const unsigned char*>(der.data());
     const auto* start = p;
@@ -391,6 +393,7 @@ std::size_t CertificateSet::add_pem(std::string_view text) {
     for (const PemBlock& block : split_pem(text)) {
         if (block.kind == PemKind::Other) continue;
         if (block.kind == PemKind::TrustedCertificate) {
+            poll_cancel();
             // OpenSSL's "TRUSTED CERTIFICATE" is the certificate followed by
             // trust settings; only the certificate is used.
             ErrorQueueGuard guard;
@@ -424,10 +427,12 @@ ChainValidator::ChainValidator(const CertificateSet& anchors, const CertificateS
     impl_->pool.reset(sk_X509_new_null());
     if (!impl_->store || !impl_->pool) internal("allocating the store");
     for (const X509Ptr& cert : anchors.impl().certs) {
+        poll_cancel();
         // A duplicate anchor is harmless: the store keeps one copy.
         if (X509_STORE_add_cert(impl_->store.get(), cert.get()) != 1) ERR_clear_error();
     }
     for (const X509Ptr& cert : intermediates.impl().certs) {
+        poll_cancel();
         if (sk_X509_push(impl_->pool.get(), cert.get()) <= 0) internal("sk_X509_push");
         X509_up_ref(cert.get());
     }

@@ -1,5 +1,6 @@
 #include "core/encoding.hpp"
 
+#include "core/cancel.hpp"
 #include "core/certificate.hpp"
 
 #include <array>
@@ -36,14 +37,17 @@ std::size_t find_ci(std::string_view haystack, std::string_view needle, std::siz
     if (n == 0 || n > haystack.size()) return std::string_view::npos;
     std::size_t anchor = 0;
     while (anchor < n && is_letter(needle[anchor])) ++anchor;
+    ScanPoll poll(from);
     if (anchor == n) {
         for (std::size_t i = from; i + n <= haystack.size(); ++i) {
+            poll.tick(i);
             if (equal_ci(haystack.substr(i, n), needle)) return i;
         }
         return std::string_view::npos;
     }
     for (std::size_t at = haystack.find(needle[anchor], from + anchor); at != std::string_view::npos;
          at = haystack.find(needle[anchor], at + 1)) {
+        poll.tick(at);
         const std::size_t start = at - anchor;
         if (start + n > haystack.size()) break;
         if (equal_ci(haystack.substr(start, n), needle)) return start;
@@ -74,14 +78,22 @@ std::string normalise_label(std::string_view raw) {
 // Refuses private keys before any block is decoded, so key bytes are never
 // handled beyond this scan. The label is read to the end of its line, which
 // also catches BEGIN lines with broken trailing dashes.
+//
+// Linear time: each line is examined once, from its first BEGIN marker to
+// its end. A later BEGIN on the same line sees a suffix of that text, so it
+// cannot find a "PRIVATE KEY" the first one missed (on 1.4 every BEGIN
+// copied the rest of its line: quadratic on repeated markers).
 void refuse_private_keys(std::string_view text) {
-    for (std::size_t at = find_ci(text, kBegin, 0); at != std::string_view::npos;
-         at = find_ci(text, kBegin, at + kBegin.size())) {
-        std::size_t eol = text.find_first_of("\r\n", at);
-        std::string line = normalise_label(text.substr(at + kBegin.size(), eol == std::string_view::npos ? eol : eol - at - kBegin.size()));
+    for (std::size_t at = find_ci(text, kBegin, 0); at != std::string_view::npos;) {
+        const std::size_t eol = text.find_first_of("\r\n", at);
+        const std::size_t from = at + kBegin.size();
+        const std::string line = normalise_label(text.substr(from, eol == std::string_view::npos ? eol : eol - from));
         if (line.find("PRIVATE KEY") != std::string::npos) {
             throw_private_key_found();
         }
+        if (eol == std::string_view::npos) break;
+        poll_cancel();
+        at = find_ci(text, kBegin, eol);
     }
     if (find_ci(text, "PuTTY-User-Key-File-", 0) != std::string_view::npos) {
         throw_private_key_found();
@@ -136,7 +148,9 @@ std::string base64_decode(std::string_view body, const std::string& label) {
     int padding = 0;
     const auto* in = reinterpret_cast<const unsigned char*>(body.data());
     const std::size_t n = body.size();
+    ScanPoll poll;
     for (std::size_t i = 0; i < n; ++i) {
+        poll.tick(i);
         // Common case: a whole group of four digits at a group boundary.
         if (quantum == 0 && padding == 0 && i + 4 <= n) {
             const std::uint8_t a = kBase64Table[in[i]], b = kBase64Table[in[i + 1]], c = kBase64Table[in[i + 2]],
@@ -191,9 +205,12 @@ std::string base64_decode(std::string_view body, const std::string& label) {
 
 // Reads "<label>-----" starting at `from`; the label must end on its line.
 std::string read_label(std::string_view text, std::size_t from, std::size_t& after, const char* which) {
-    std::size_t close = text.find(kDashes, from);
-    std::size_t eol = text.find_first_of("\r\n", from);
-    if (close == std::string_view::npos || (eol != std::string_view::npos && eol < close)) {
+    // The line end is looked for only up to the closing dashes: a search to
+    // the end of the text would make many blocks on one line quadratic.
+    const std::size_t close = text.find(kDashes, from);
+    const bool eol_first = close != std::string_view::npos &&
+                           text.substr(from, close - from).find_first_of("\r\n") != std::string_view::npos;
+    if (close == std::string_view::npos || eol_first) {
         malformed(std::string("PEM ") + which + " line is not terminated by -----");
     }
     after = close + kDashes.size();
@@ -215,6 +232,20 @@ std::string read_label(std::string_view text, std::size_t from, std::size_t& aft
 
 }  // namespace
 
+namespace {
+CancelHook g_cancel_hook = nullptr;
+}  // namespace
+
+CancelHook set_cancel_hook(CancelHook hook) noexcept {
+    CancelHook previous = g_cancel_hook;
+    g_cancel_hook = hook;
+    return previous;
+}
+
+void poll_cancel() {
+    if (g_cancel_hook != nullptr && g_cancel_hook()) throw Cancelled();
+}
+
 void throw_private_key_found() {
     throw Error(ErrorKind::PrivateKey,
                 "input contains a private key; nothing was stored, and private keys must never be sent to the database",
@@ -222,6 +253,7 @@ void throw_private_key_found() {
 }
 
 bool next_pem_block(std::string_view text, std::size_t& pos, PemBlock& out) {
+    poll_cancel();
     std::size_t begin = find_ci(text, kBegin, pos);
     if (begin == std::string_view::npos) return false;
     std::size_t body_start = 0;
@@ -229,8 +261,10 @@ bool next_pem_block(std::string_view text, std::size_t& pos, PemBlock& out) {
     if (label.empty()) malformed("PEM BEGIN line has no label");
     std::size_t end = find_ci(text, kEnd, body_start);
     if (end == std::string_view::npos) malformed("PEM block " + label + " has no END line");
-    std::size_t nested = find_ci(text, kBegin, body_start);
-    if (nested != std::string_view::npos && nested < end) {
+    // Only up to the END line: searching further would rescan the rest of
+    // the text for every block.
+    std::size_t nested = find_ci(text.substr(0, end), kBegin, body_start);
+    if (nested != std::string_view::npos) {
         malformed("PEM block " + label + " contains another BEGIN line before its END line");
     }
     std::size_t after_end = 0;

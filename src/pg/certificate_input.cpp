@@ -32,6 +32,7 @@ PG_FUNCTION_INFO_V1(ssl_parse_bytea);
 namespace {
 
 [[noreturn]] void raise_core_failure(const CoreFailure* f, InputForm form) {
+    raise_if_cancelled(f);
     using netbox_ssl::ErrorKind;
     if (f->out_of_memory) {
         ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory while parsing a certificate"), errhidestmt(true)));

@@ -43,6 +43,7 @@ namespace {
 // Raised without the detail and hint raise_core_error adds for certificate
 // input: chain failures are about the anchors and pool, not one input.
 [[noreturn]] void raise_chain_failure(const CoreFailure* f) {
+    raise_if_cancelled(f);
     using netbox_ssl::ErrorKind;
     if (f->out_of_memory) {
         ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory while validating a chain"), errhidestmt(true)));

@@ -115,9 +115,10 @@ void internal_switch_clear(InternalSwitchSlot slot) { switches[slot] = InternalS
 void _PG_init(void) {
     DefineCustomIntVariable("netbox_ssl.max_input_bytes",
                             "Largest certificate input, in bytes, that netbox_ssl functions accept.",
-                            "Larger input is refused with SQLSTATE 54000 before any parsing work.",
+                            "Larger input is refused with SQLSTATE 54000 before any parsing work. "
+                            "Superuser-only: it bounds the work any role can make a backend do.",
                             &netbox_ssl_max_input_bytes, 1024 * 1024, 1, MaxAllocSize / 4,
-                            PGC_USERSET, GUC_UNIT_BYTE, nullptr, nullptr, nullptr);
+                            PGC_SUSET, GUC_UNIT_BYTE, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("netbox_ssl.actor",
                                "Name recorded as on_behalf_of in lifecycle events.",
                                "Applications set it per transaction (SET LOCAL netbox_ssl.actor = 'alice'); the "
