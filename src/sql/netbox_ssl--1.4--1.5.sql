@@ -1499,7 +1499,7 @@ CREATE FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn tex
 COMMENT ON FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) IS 'The ssl_acme_issuer rule for an issuer organization and CN: admin rules first, then rules naming both fields, then the lowest id. provider is NULL when no rule or an exception rule matched.';
 REVOKE ALL ON FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) TO netbox_ssl_reader;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) IS 'Implementation of @extschema@.ssl_acme_provider_for for the extensions own calls; internal.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) IS 'Implementation of @extschema@.ssl_acme_provider_for for the extension''s own calls; internal.';
 
 CREATE FUNCTION @extschema@.ssl_ari_cert_id(id bigint) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE STRICT
@@ -1507,36 +1507,32 @@ CREATE FUNCTION @extschema@.ssl_ari_cert_id(id bigint) RETURNS text
 COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(id bigint) IS 'RFC 9773 CertID of a stored certificate. P0002 when the id does not exist, 22023 when the certificate has no authority key identifier.';
 REVOKE ALL ON FUNCTION @extschema@.ssl_ari_cert_id(id bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.ssl_ari_cert_id(id bigint) TO netbox_ssl_reader;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(id bigint) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extensions own calls; internal.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(id bigint) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extension''s own calls; internal.';
 
 CREATE FUNCTION @extschema@.ssl_ari_cert_id(der bytea) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     AS $$ SELECT netbox_ssl_internal.ssl_ari_cert_id($1) $$;
 COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(der bytea) IS 'RFC 9773 CertID of a DER certificate (PEM bytes accepted, as ssl_parse). 22023 when it has no authority key identifier; 22P02 and the other ssl_parse errors for bad input.';
-GRANT EXECUTE ON FUNCTION @extschema@.ssl_ari_cert_id(der bytea) TO PUBLIC;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(der bytea) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extensions own calls; internal.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(der bytea) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extension''s own calls; internal.';
 
 CREATE FUNCTION @extschema@.ssl_ari_cert_id(pem text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     AS $$ SELECT netbox_ssl_internal.ssl_ari_cert_id($1) $$;
 COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(pem text) IS 'RFC 9773 CertID of the leaf of PEM text (as ssl_parse picks it). 22023 when it has no authority key identifier.';
-GRANT EXECUTE ON FUNCTION @extschema@.ssl_ari_cert_id(pem text) TO PUBLIC;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(pem text) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extensions own calls; internal.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(pem text) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extension''s own calls; internal.';
 
 CREATE FUNCTION @extschema@.ssl_ari_cert_id(authority_key_id text, serial_number text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     AS $$ SELECT netbox_ssl_internal.ssl_ari_cert_id($1, $2) $$;
 COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(authority_key_id text, serial_number text) IS 'RFC 9773 CertID from the stored authority_key_id and serial_number columns: unpadded base64url of the AKI keyIdentifier, ".", unpadded base64url of the serial''s DER INTEGER content octets. NULL when there is no (or an empty) keyIdentifier.';
-GRANT EXECUTE ON FUNCTION @extschema@.ssl_ari_cert_id(authority_key_id text, serial_number text) TO PUBLIC;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(authority_key_id text, serial_number text) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extensions own calls; internal.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(authority_key_id text, serial_number text) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extension''s own calls; internal.';
 
 CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_caller()
  RETURNS text
  LANGUAGE c
  STABLE PARALLEL SAFE COST 10
 AS 'MODULE_PATHNAME', $function$ssl_caller$function$;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_caller() IS 'Internal entry point of ssl_caller (the same C function) for the extensions own calls.';
-GRANT EXECUTE ON FUNCTION netbox_ssl_internal.ssl_caller() TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_caller() IS 'Internal entry point of ssl_caller (the same C function) for the extension''s own calls.';
 
 CREATE FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint DEFAULT NULL::bigint) RETURNS TABLE(authority_id bigint, source text)
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -1544,35 +1540,31 @@ CREATE FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id tex
 COMMENT ON FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) IS 'The authority for an issuer DN and authority key id, and how it was found (key_id or pattern); no row when none matches. exclude_id leaves one stored certificate out of the key-id match (the certificate itself). No side effects.';
 REVOKE ALL ON FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) TO netbox_ssl_reader;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) IS 'Implementation of @extschema@.ssl_find_authority for the extensions own calls; internal.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) IS 'Implementation of @extschema@.ssl_find_authority for the extension''s own calls; internal.';
 
 CREATE FUNCTION @extschema@.ssl_host_dns_key(name text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     AS $$ SELECT netbox_ssl_internal.ssl_host_dns_key($1) $$;
 COMMENT ON FUNCTION @extschema@.ssl_host_dns_key(name text) IS 'A DNS name as a host-lookup key: ASCII letters lower-cased (RFC 6125 compares A-labels case-insensitively), one trailing dot removed.';
-GRANT EXECUTE ON FUNCTION @extschema@.ssl_host_dns_key(name text) TO PUBLIC;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_dns_key(name text) IS 'Implementation of @extschema@.ssl_host_dns_key for the extensions own calls; internal.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_dns_key(name text) IS 'Implementation of @extschema@.ssl_host_dns_key for the extension''s own calls; internal.';
 
 CREATE FUNCTION @extschema@.ssl_host_ip_key(address text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     AS $$ SELECT netbox_ssl_internal.ssl_host_ip_key($1) $$;
 COMMENT ON FUNCTION @extschema@.ssl_host_ip_key(address text) IS 'An IPv4 (dotted quad, no leading zeros) or IPv6 (RFC 3986 syntax) address as a host-lookup key: ''IP:'' and PostgreSQL''s canonical inet text, so equal addresses written differently give one key. NULL for anything else, never an error.';
-GRANT EXECUTE ON FUNCTION @extschema@.ssl_host_ip_key(address text) TO PUBLIC;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_ip_key(address text) IS 'Implementation of @extschema@.ssl_host_ip_key for the extensions own calls; internal.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_ip_key(address text) IS 'Implementation of @extschema@.ssl_host_ip_key for the extension''s own calls; internal.';
 
 CREATE FUNCTION @extschema@.ssl_host_match_keys(sans text[], common_name text) RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT netbox_ssl_internal.ssl_host_match_keys($1, $2) $$;
 COMMENT ON FUNCTION @extschema@.ssl_host_match_keys(sans text[], common_name text) IS 'The identifiers a certificate presents for host matching: its DNS SANs, or its common name when it has no DNS SAN, as ssl_host_dns_key; and its IP SANs as ssl_host_ip_key. Indexed by ssl_certificate_host_keys_idx.';
-GRANT EXECUTE ON FUNCTION @extschema@.ssl_host_match_keys(sans text[], common_name text) TO PUBLIC;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_match_keys(sans text[], common_name text) IS 'Implementation of @extschema@.ssl_host_match_keys for the extensions own calls; internal.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_match_keys(sans text[], common_name text) IS 'Implementation of @extschema@.ssl_host_match_keys for the extension''s own calls; internal.';
 
 CREATE FUNCTION @extschema@.ssl_host_probes(hostname text) RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     AS $$ SELECT netbox_ssl_internal.ssl_host_probes($1) $$;
 COMMENT ON FUNCTION @extschema@.ssl_host_probes(hostname text) IS 'The index keys that can cover a host: for a DNS name the name and "*." || its parent (when the parent has two labels or more); for an IP address its ssl_host_ip_key. 22023 for an empty name, an empty label, a wildcard, or an invalid IP-looking string.';
-GRANT EXECUTE ON FUNCTION @extschema@.ssl_host_probes(hostname text) TO PUBLIC;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_probes(hostname text) IS 'Implementation of @extschema@.ssl_host_probes for the extensions own calls; internal.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_probes(hostname text) IS 'Implementation of @extschema@.ssl_host_probes for the extension''s own calls; internal.';
 
 CREATE FUNCTION @extschema@.ssl_outbox_subscribe(consumer text) RETURNS bigint
     LANGUAGE sql VOLATILE PARALLEL UNSAFE
@@ -1580,53 +1572,47 @@ CREATE FUNCTION @extschema@.ssl_outbox_subscribe(consumer text) RETURNS bigint
 COMMENT ON FUNCTION @extschema@.ssl_outbox_subscribe(consumer text) IS 'Registers a consumer owned by the calling role if it is new, queueing every row still in the outbox for it (a new consumer starts from the beginning of the outbox); returns how many rows it has pending. Takes no lock that blocks writers: events published concurrently are queued by the publish trigger or by the consumer''s first claims. A role other than netbox_ssl_admin may own at most 8 consumers (54000 beyond). An existing consumer of another role raises 42501.';
 REVOKE ALL ON FUNCTION @extschema@.ssl_outbox_subscribe(consumer text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.ssl_outbox_subscribe(consumer text) TO netbox_ssl_operator;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_outbox_subscribe(consumer text) IS 'Implementation of @extschema@.ssl_outbox_subscribe for the extensions own calls; internal.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_outbox_subscribe(consumer text) IS 'Implementation of @extschema@.ssl_outbox_subscribe for the extension''s own calls; internal.';
 
 CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_parse(der bytea)
  RETURNS ssl_certificate_info
  LANGUAGE c
  IMMUTABLE PARALLEL SAFE STRICT COST 5000
 AS 'MODULE_PATHNAME', $function$ssl_parse_bytea$function$;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse(der bytea) IS 'Internal entry point of ssl_parse (the same C function) for the extensions own calls.';
-GRANT EXECUTE ON FUNCTION netbox_ssl_internal.ssl_parse(der bytea) TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse(der bytea) IS 'Internal entry point of ssl_parse (the same C function) for the extension''s own calls.';
 
 CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_parse(pem text)
  RETURNS ssl_certificate_info
  LANGUAGE c
  IMMUTABLE PARALLEL SAFE STRICT COST 5000
 AS 'MODULE_PATHNAME', $function$ssl_parse_text$function$;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse(pem text) IS 'Internal entry point of ssl_parse (the same C function) for the extensions own calls.';
-GRANT EXECUTE ON FUNCTION netbox_ssl_internal.ssl_parse(pem text) TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse(pem text) IS 'Internal entry point of ssl_parse (the same C function) for the extension''s own calls.';
 
 CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_parse_csr(der bytea)
  RETURNS ssl_csr_info
  LANGUAGE c
  IMMUTABLE PARALLEL SAFE STRICT COST 5000
 AS 'MODULE_PATHNAME', $function$ssl_parse_csr_bytea$function$;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse_csr(der bytea) IS 'Internal entry point of ssl_parse_csr (the same C function) for the extensions own calls.';
-GRANT EXECUTE ON FUNCTION netbox_ssl_internal.ssl_parse_csr(der bytea) TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse_csr(der bytea) IS 'Internal entry point of ssl_parse_csr (the same C function) for the extension''s own calls.';
 
 CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_parse_csr(pem text)
  RETURNS ssl_csr_info
  LANGUAGE c
  IMMUTABLE PARALLEL SAFE STRICT COST 5000
 AS 'MODULE_PATHNAME', $function$ssl_parse_csr_text$function$;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse_csr(pem text) IS 'Internal entry point of ssl_parse_csr (the same C function) for the extensions own calls.';
-GRANT EXECUTE ON FUNCTION netbox_ssl_internal.ssl_parse_csr(pem text) TO PUBLIC;
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse_csr(pem text) IS 'Internal entry point of ssl_parse_csr (the same C function) for the extension''s own calls.';
 
 CREATE FUNCTION @extschema@.ssl_serial_der_octets(serial_number text) RETURNS bytea
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     AS $$ SELECT netbox_ssl_internal.ssl_serial_der_octets($1) $$;
 COMMENT ON FUNCTION @extschema@.ssl_serial_der_octets(serial_number text) IS 'The content octets of the DER INTEGER for a serial_number value (colon hex magnitude, "-" when negative): minimal two''s complement, with a 00 sign byte when the high bit of a positive serial is set. 22023 for text that is not hex byte pairs.';
-GRANT EXECUTE ON FUNCTION @extschema@.ssl_serial_der_octets(serial_number text) TO PUBLIC;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_serial_der_octets(serial_number text) IS 'Implementation of @extschema@.ssl_serial_der_octets for the extensions own calls; internal.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_serial_der_octets(serial_number text) IS 'Implementation of @extschema@.ssl_serial_der_octets for the extension''s own calls; internal.';
 
 CREATE FUNCTION @extschema@.ssl_signature_hash(signature_algorithm text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     AS $$ SELECT netbox_ssl_internal.ssl_signature_hash($1) $$;
 COMMENT ON FUNCTION @extschema@.ssl_signature_hash(signature_algorithm text) IS 'The hash inside a signature algorithm name (sha1WithRSAEncryption and ecdsa-with-SHA1 give sha1; RSA-SHA3-256 gives sha3-256), lower-case; NULL when the name carries none (EdDSA, RSASSA-PSS, unknown OIDs).';
-GRANT EXECUTE ON FUNCTION @extschema@.ssl_signature_hash(signature_algorithm text) TO PUBLIC;
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_signature_hash(signature_algorithm text) IS 'Implementation of @extschema@.ssl_signature_hash for the extensions own calls; internal.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_signature_hash(signature_algorithm text) IS 'Implementation of @extschema@.ssl_signature_hash for the extension''s own calls; internal.';
 
 -- Functions whose calls now name the internal schema.
 CREATE OR REPLACE FUNCTION netbox_ssl_internal.ssl_ari_cert_id(id bigint)

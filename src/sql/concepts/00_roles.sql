@@ -32,8 +32,39 @@ $$;
 
 GRANT USAGE ON SCHEMA @extschema@ TO netbox_ssl_reader;
 
+CREATE SCHEMA netbox_ssl_internal;
+
+COMMENT ON SCHEMA netbox_ssl_internal IS 'Internal helpers and trigger functions of netbox_ssl. Only the extension''s owner can create objects here, so no other role can shadow or make ambiguous the extension''s own calls; not an API.';
+
+GRANT USAGE ON SCHEMA netbox_ssl_internal TO PUBLIC;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_caller() RETURNS text
+    LANGUAGE c STABLE COST 10 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_caller';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_caller() IS 'Internal entry point of ssl_caller (the same C function) for the extension''s own calls.';
+
 CREATE FUNCTION @extschema@.ssl_caller() RETURNS text
     LANGUAGE c STABLE COST 10 PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'ssl_caller';
 
 COMMENT ON FUNCTION @extschema@.ssl_caller() IS 'The role that called into the extension (current_user outside its SECURITY DEFINER functions; follows SET ROLE).';
+
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_internal_set(switch text, value bigint) RETURNS void
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'ssl_internal_set';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_internal_set(switch text, value bigint) IS 'Internal, no EXECUTE for PUBLIC: sets (value) or clears (NULL) a backend-local switch of the extension''s own functions (purging: ssl_purge_certificate; matching: ssl_match_authorities; moving: the assignment move of ssl_renew and ssl_revert_renewal). Cleared at transaction end and when the subtransaction that set it aborts. Replaces the settings netbox_ssl.purging_certificate and netbox_ssl_authorities.matching of 1.4, which any session could set.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_internal_set(switch text, value bigint) FROM PUBLIC;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_internal_get(switch text) RETURNS bigint
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'ssl_internal_get';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_internal_get(switch text) IS 'Internal: the value of a backend-local switch set by ssl_internal_set, NULL when not set. Reading it is harmless.';

@@ -81,7 +81,7 @@ COMMENT ON COLUMN @extschema@.ssl_certificate.subject_key_id IS 'subjectKeyIdent
 COMMENT ON COLUMN @extschema@.ssl_certificate.authority_key_id IS 'authorityKeyIdentifier keyIdentifier, colon hex.';
 COMMENT ON COLUMN @extschema@.ssl_certificate.spki_sha256 IS 'SHA-256 of the SubjectPublicKeyInfo DER, colon hex: equal values mean the same key.';
 COMMENT ON COLUMN @extschema@.ssl_certificate.pem_content IS 'The certificate as canonical PEM (64-character lines).';
-COMMENT ON COLUMN @extschema@.ssl_certificate.issuer_chain IS 'The other certificates of the imported bundle as PEM, ordered leaf to root.';
+COMMENT ON COLUMN @extschema@.ssl_certificate.issuer_chain IS 'The other certificates of the imported bundle as PEM, ordered leaf to root; '''' for none. Only decodable PEM CERTIFICATE blocks, no private key, at most netbox_ssl.max_input_bytes (checked on every write since 1.5).';
 COMMENT ON COLUMN @extschema@.ssl_certificate.status IS 'active, expired, replaced, revoked, pending or archived.';
 COMMENT ON COLUMN @extschema@.ssl_certificate.replaced_by IS 'The successor after a renewal; set exactly when status is replaced.';
 COMMENT ON COLUMN @extschema@.ssl_certificate.tenant IS 'Free-form tenant name (e.g. a NetBox tenant slug).';
@@ -179,6 +179,10 @@ COMMENT ON INDEX @extschema@.ssl_certificate_ca_idx IS 'Stored CA certificates t
 CREATE INDEX ssl_certificate_ca_key_idx ON @extschema@.ssl_certificate USING btree (subject_key_id) WHERE is_ca;
 
 COMMENT ON INDEX @extschema@.ssl_certificate_ca_key_idx IS 'Finds the stored CA certificate whose subject key id is a certificate''s authority key id.';
+
+CREATE INDEX ssl_certificate_ca_subject_idx ON @extschema@.ssl_certificate USING hash (lower(subject)) WHERE is_ca;
+
+COMMENT ON INDEX @extschema@.ssl_certificate_ca_subject_idx IS 'CA certificates by subject name (lower case): issuer candidates for chain validation. Hash, so no name is too long for it.';
 
 CREATE INDEX ssl_certificate_chain_status_idx ON @extschema@.ssl_certificate USING btree (chain_status) WHERE (chain_status IS DISTINCT FROM 'valid'::text);
 
@@ -291,24 +295,26 @@ CREATE TABLE @extschema@.ssl_lifecycle_event (
     new_status text,
     related_certificate_id bigint,
     description text,
-    actor text DEFAULT COALESCE(NULLIF(current_setting('netbox_ssl.actor'::text, true), ''::text), @extschema@.ssl_caller()) NOT NULL,
+    actor text DEFAULT @extschema@.ssl_caller() NOT NULL,
     object_type text,
     object_id bigint,
+    on_behalf_of text DEFAULT NULLIF(current_setting('netbox_ssl.actor'::text, true), ''::text),
     CONSTRAINT ssl_lifecycle_event_event_type_check CHECK ((event_type ~ '^[a-z][a-z_]*$'::text))
 );
 
 COMMENT ON TABLE @extschema@.ssl_lifecycle_event IS 'The audit trail. Rows reference their certificate without ON DELETE CASCADE, so a certificate with history cannot be deleted by accident.';
 COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.id IS 'Surrogate key, increasing in commit-independent insertion order.';
 COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.certificate_id IS 'The certificate the event is about.';
-COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.event_type IS 'imported, renewed, activated, status_changed, expired, revoked, archived, renewal_reverted, assignment_added, assignment_removed; later versions may add more (lower-case words).';
+COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.event_type IS 'imported, renewed, activated, status_changed, expired, revoked, archived, renewal_reverted, assignment_added, assignment_removed (an assignment moved by UPDATE logs both: removed on the certificate it left, added on the one it joined); later versions may add more (lower-case words).';
 COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.occurred_at IS 'Transaction time of the event.';
 COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.old_status IS 'Status before the event, if it changed one.';
 COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.new_status IS 'Status after the event.';
 COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.related_certificate_id IS 'The other certificate of a renewal (successor on renewed, predecessor on activated).';
 COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.description IS 'A human-readable sentence.';
-COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.actor IS 'The setting netbox_ssl.actor when set (SET LOCAL netbox_ssl.actor = ''alice''), otherwise the calling role.';
+COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.actor IS 'The role that made the change: ssl_caller(), the current role outside the extension''s SECURITY DEFINER functions (the login role, or the role chosen with SET ROLE, which needs membership). Not settable by the caller; before 1.5 the setting netbox_ssl.actor replaced it when set.';
 COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.object_type IS 'For assignment_added / assignment_removed: the object''s type.';
 COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.object_id IS 'For assignment_added / assignment_removed: the object''s id.';
+COMMENT ON COLUMN @extschema@.ssl_lifecycle_event.on_behalf_of IS 'The setting netbox_ssl.actor at the time of the change (SET LOCAL netbox_ssl.actor = ''alice''): the application user the role acted for, as claimed by the application. NULL when not set, and for events written before 1.5.';
 
 ALTER TABLE @extschema@.ssl_lifecycle_event ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     SEQUENCE NAME @extschema@.ssl_lifecycle_event_id_seq
@@ -445,15 +451,19 @@ CREATE TABLE @extschema@.ssl_outbox (
     certificate_id bigint NOT NULL,
     event_type text NOT NULL,
     payload jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    xid xid8,
+    published_snapshot pg_snapshot
 );
 
 COMMENT ON TABLE @extschema@.ssl_outbox IS 'Transactional outbox: every lifecycle event written with the current transaction time is copied here, in the same transaction, with its JSON payload. Consumers read it through ssl_outbox_claim and ssl_outbox_ack; ssl_outbox_prune removes old rows.';
 COMMENT ON COLUMN @extschema@.ssl_outbox.id IS 'The id of the lifecycle event (ssl_lifecycle_event.id); also the id consumers acknowledge.';
 COMMENT ON COLUMN @extschema@.ssl_outbox.certificate_id IS 'The certificate the event is about (no foreign key: outbox rows outlive a purge).';
 COMMENT ON COLUMN @extschema@.ssl_outbox.event_type IS 'The event type (imported, renewed, activated, expired, expiring, ...).';
-COMMENT ON COLUMN @extschema@.ssl_outbox.payload IS 'The message, the same JSON object that was sent with NOTIFY on channel ssl_lifecycle (text fields cut to 200 characters, see "truncated").';
+COMMENT ON COLUMN @extschema@.ssl_outbox.payload IS 'The message (text fields cut to 200 characters, see "truncated"), returned by ssl_outbox_claim. NOTIFY ssl_lifecycle carries only id, certificate_id and type.';
 COMMENT ON COLUMN @extschema@.ssl_outbox.created_at IS 'Transaction time of the publishing transaction.';
+COMMENT ON COLUMN @extschema@.ssl_outbox.xid IS 'The publishing transaction (pg_current_xact_id()); NULL for rows published before 1.5. Used to queue rows published concurrently with a subscription.';
+COMMENT ON COLUMN @extschema@.ssl_outbox.published_snapshot IS 'Snapshot of the statement that queued the row for the consumers it could see; NULL for rows published before 1.5.';
 
 GRANT SELECT ON TABLE @extschema@.ssl_outbox TO netbox_ssl_reader;
 
@@ -471,12 +481,22 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_outbox', '');
 CREATE TABLE @extschema@.ssl_outbox_consumer (
     name text NOT NULL,
     subscribed_at timestamp with time zone DEFAULT now() NOT NULL,
+    owner regrole,
+    subscribed_xid xid8,
+    since pg_snapshot,
+    catch_up_horizon xid8,
+    caught_up boolean DEFAULT true NOT NULL,
     CONSTRAINT ssl_outbox_consumer_name_check CHECK (((name <> ''::text) AND (length(name) <= 200)))
 );
 
-COMMENT ON TABLE @extschema@.ssl_outbox_consumer IS 'Named outbox consumers. Each receives every event published after it subscribed, plus every row still in the outbox when it subscribed.';
+COMMENT ON TABLE @extschema@.ssl_outbox_consumer IS 'Named outbox consumers, each owned by the role that subscribed it. Each receives every event published after it subscribed, plus every row still in the outbox when it subscribed.';
 COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.name IS 'Consumer name, as passed to ssl_outbox_claim (1 to 200 characters).';
 COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.subscribed_at IS 'When the consumer subscribed (explicitly or by its first claim).';
+COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.owner IS 'The role that subscribed the consumer: it, its members and netbox_ssl_admin may claim, acknowledge and unsubscribe. NULL (consumers created before 1.5): administrators only, until ssl_outbox_set_owner hands it over.';
+COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.subscribed_xid IS 'The subscribing transaction; NULL before 1.5.';
+COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.since IS 'Snapshot of the subscription''s backfill: rows it could not see are queued by the publish trigger or by the catch-up.';
+COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.catch_up_horizon IS 'The xid of the first claim after the subscription committed: every transaction that could have published without seeing the consumer has a smaller xid. Later claims catch up once all of those have ended.';
+COMMENT ON COLUMN @extschema@.ssl_outbox_consumer.caught_up IS 'false until rows published concurrently with the subscription have been queued (by a claim, once the transactions below catch_up_horizon have ended).';
 
 GRANT SELECT ON TABLE @extschema@.ssl_outbox_consumer TO netbox_ssl_reader;
 

@@ -7,7 +7,7 @@
 -- Triggers on ssl_certificate
 -- ----------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@.ssl_certificate_carry_note() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_certificate_carry_note() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -19,15 +19,15 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_certificate_carry_note() IS 'Trigger function: copies a replaced certificate''s renewal_instructions to its successor when the successor has none.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_carry_note() IS 'Trigger function: copies a replaced certificate''s renewal_instructions to its successor when the successor has none.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_carry_note() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_certificate_carry_note() FROM PUBLIC;
 
-CREATE TRIGGER ssl_certificate_carry_note AFTER UPDATE OF status ON @extschema@.ssl_certificate FOR EACH ROW WHEN (((new.status = 'replaced'::text) AND (old.status IS DISTINCT FROM 'replaced'::text) AND (new.renewal_instructions IS NOT NULL))) EXECUTE FUNCTION @extschema@.ssl_certificate_carry_note();
+CREATE TRIGGER ssl_certificate_carry_note AFTER UPDATE OF status ON @extschema@.ssl_certificate FOR EACH ROW WHEN (((new.status = 'replaced'::text) AND (old.status IS DISTINCT FROM 'replaced'::text) AND (new.renewal_instructions IS NOT NULL))) EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_carry_note();
 
 COMMENT ON TRIGGER ssl_certificate_carry_note ON @extschema@.ssl_certificate IS 'Carries the renewal note to the successor of a renewal.';
 
-CREATE FUNCTION @extschema@.ssl_certificate_detect_acme() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_certificate_detect_acme() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET enable_seqscan TO 'on'
@@ -45,15 +45,15 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_certificate_detect_acme() IS 'Trigger function: sets is_acme and acme_provider of a new certificate from ssl_acme_issuer.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_detect_acme() IS 'Trigger function: sets is_acme and acme_provider of a new certificate from ssl_acme_issuer.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_detect_acme() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_certificate_detect_acme() FROM PUBLIC;
 
-CREATE TRIGGER ssl_certificate_detect_acme BEFORE INSERT ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_certificate_detect_acme();
+CREATE TRIGGER ssl_certificate_detect_acme BEFORE INSERT ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_detect_acme();
 
 COMMENT ON TRIGGER ssl_certificate_detect_acme ON @extschema@.ssl_certificate IS 'ACME detection at import, whatever path inserts the row.';
 
-CREATE FUNCTION @extschema@.ssl_certificate_guard() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_certificate_guard() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -76,15 +76,36 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_certificate_guard() IS 'Trigger function: refuses edits to the parsed certificate fields and maintains updated_at.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_guard() IS 'Trigger function: refuses edits to the parsed certificate fields and maintains updated_at.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_certificate_guard() FROM PUBLIC;
 
-CREATE TRIGGER ssl_certificate_guard BEFORE UPDATE ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_certificate_guard();
+CREATE TRIGGER ssl_certificate_guard BEFORE UPDATE ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_guard();
 
 COMMENT ON TRIGGER ssl_certificate_guard ON @extschema@.ssl_certificate IS 'A row holds one certificate for ever; keeps updated_at current.';
 
-CREATE FUNCTION @extschema@.ssl_certificate_match_authority() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_certificate_issuer_chain_check() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF NEW.issuer_chain <> ''
+       AND (TG_OP = 'INSERT' OR NEW.issuer_chain IS DISTINCT FROM OLD.issuer_chain) THEN
+        PERFORM netbox_ssl_internal.ssl_issuer_chain_check(NEW.issuer_chain, true);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_issuer_chain_check() IS 'Trigger: refuses an issuer_chain that is not PEM CERTIFICATE blocks (22P02), holds a private key (22023) or is larger than netbox_ssl.max_input_bytes (54000).';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_certificate_issuer_chain_check() FROM PUBLIC;
+
+CREATE TRIGGER ssl_certificate_issuer_chain_check BEFORE INSERT OR UPDATE OF issuer_chain ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_issuer_chain_check();
+
+COMMENT ON TRIGGER ssl_certificate_issuer_chain_check ON @extschema@.ssl_certificate IS 'issuer_chain holds certificates only, whichever path writes it (security item 7).';
+
+CREATE FUNCTION netbox_ssl_internal.ssl_certificate_match_authority() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -95,7 +116,7 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         IF NEW.issuing_ca_id IS NULL AND NEW.issuing_ca_source IS NULL THEN
             SELECT f.authority_id, f.source INTO found_id, found_source
-              FROM @extschema@.ssl_find_authority(NEW.issuer, NEW.authority_key_id, NEW.id) f;
+              FROM netbox_ssl_internal.ssl_find_authority(NEW.issuer, NEW.authority_key_id, NEW.id) f;
             NEW.issuing_ca_id := found_id;
             NEW.issuing_ca_source := found_source;
         ELSIF NEW.issuing_ca_source IS NULL THEN
@@ -104,7 +125,7 @@ BEGIN
         RETURN NEW;
     END IF;
     -- UPDATE: ssl_match_authorities sets both columns itself.
-    IF current_setting('netbox_ssl_authorities.matching', true) = 'on' THEN
+    IF netbox_ssl_internal.ssl_internal_get('matching') IS NOT NULL THEN
         RETURN NEW;
     END IF;
     IF NEW.issuing_ca_id IS DISTINCT FROM OLD.issuing_ca_id THEN
@@ -116,23 +137,30 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_certificate_match_authority() IS 'Trigger function: on insert, fills issuing_ca_id and issuing_ca_source (unless given, as in a restore); on update, marks a link set by hand as manual, and clearing it (or deleting the authority) makes the certificate automatic again.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_match_authority() IS 'Trigger function: on insert, fills issuing_ca_id and issuing_ca_source (unless given, as in a restore); on update, marks a link set by hand as manual, and clearing it (or deleting the authority) makes the certificate automatic again. Only ssl_match_authorities (internal switch matching, which no caller can set) writes pattern or key_id links on update.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_match_authority() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_certificate_match_authority() FROM PUBLIC;
 
-CREATE TRIGGER ssl_certificate_match_authority BEFORE INSERT OR UPDATE OF issuing_ca_id, issuing_ca_source ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_certificate_match_authority();
+CREATE TRIGGER ssl_certificate_match_authority BEFORE INSERT OR UPDATE OF issuing_ca_id, issuing_ca_source ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_match_authority();
 
 COMMENT ON TRIGGER ssl_certificate_match_authority ON @extschema@.ssl_certificate IS 'Every insert path (ssl_import, ssl_renew, bulk imports, plain INSERT) links the certificate to its authority.';
 
-CREATE FUNCTION @extschema@.ssl_certificate_status_event() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_certificate_status_event() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    last_event record;
 BEGIN
-    IF NEW.status = OLD.status OR EXISTS (
-        SELECT 1 FROM @extschema@.ssl_lifecycle_event e
-         WHERE e.certificate_id = NEW.id AND e.occurred_at = now()
-           AND e.old_status = OLD.status AND e.new_status = NEW.status) THEN
+    IF NEW.status = OLD.status THEN
+        RETURN NULL;
+    END IF;
+    SELECT e.event_type, e.old_status, e.new_status INTO last_event
+      FROM @extschema@.ssl_lifecycle_event e
+     WHERE e.certificate_id = NEW.id AND e.occurred_at = now() AND e.new_status IS NOT NULL
+     ORDER BY e.id DESC LIMIT 1;
+    IF FOUND AND last_event.event_type IN ('renewed', 'renewal_reverted')
+       AND last_event.old_status = OLD.status AND last_event.new_status = NEW.status THEN
         RETURN NULL;
     END IF;
     INSERT INTO @extschema@.ssl_lifecycle_event
@@ -146,15 +174,15 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_certificate_status_event() IS 'Trigger function: logs expired, revoked, archived or status_changed for every status change.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_status_event() IS 'Trigger function: logs expired, revoked, archived or status_changed for every status change, also a repeated identical one in the same transaction, except the change that ssl_renew or ssl_revert_renewal has just logged as renewed or renewal_reverted.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_status_event() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_certificate_status_event() FROM PUBLIC;
 
-CREATE TRIGGER ssl_certificate_status_event AFTER UPDATE OF status ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_certificate_status_event();
+CREATE TRIGGER ssl_certificate_status_event AFTER UPDATE OF status ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_status_event();
 
 COMMENT ON TRIGGER ssl_certificate_status_event ON @extschema@.ssl_certificate IS 'Every status change leaves exactly one lifecycle event.';
 
-CREATE FUNCTION @extschema@.ssl_certificate_status_guard() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_certificate_status_guard() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -203,20 +231,15 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_certificate_status_guard() IS 'Trigger function: enforces the status state machine (55000 naming both statuses) and keeps replaced_by set exactly while a certificate is replaced.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_status_guard() IS 'Trigger function: enforces the status state machine (55000 naming both statuses) and keeps replaced_by set exactly while a certificate is replaced.';
 
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_certificate_status_guard() FROM PUBLIC;
 
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
-
-REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_status_guard() FROM PUBLIC;
-
-CREATE TRIGGER ssl_certificate_status_guard BEFORE UPDATE OF status, replaced_by ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_certificate_status_guard();
+CREATE TRIGGER ssl_certificate_status_guard BEFORE UPDATE OF status, replaced_by ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_status_guard();
 
 COMMENT ON TRIGGER ssl_certificate_status_guard ON @extschema@.ssl_certificate IS 'Plain UPDATEs obey the lifecycle too.';
 
-CREATE FUNCTION @extschema@.ssl_compliance_result_cleanup() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_compliance_result_cleanup() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -230,15 +253,15 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_compliance_result_cleanup() IS 'Trigger function: deletes the stored compliance results of deleted certificates or policies, set-based.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_compliance_result_cleanup() IS 'Trigger function: deletes the stored compliance results of deleted certificates or policies, set-based.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_compliance_result_cleanup() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_compliance_result_cleanup() FROM PUBLIC;
 
-CREATE TRIGGER ssl_compliance_result_cleanup AFTER DELETE ON @extschema@.ssl_certificate REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_compliance_result_cleanup();
+CREATE TRIGGER ssl_compliance_result_cleanup AFTER DELETE ON @extschema@.ssl_certificate REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_compliance_result_cleanup();
 
 COMMENT ON TRIGGER ssl_compliance_result_cleanup ON @extschema@.ssl_certificate IS 'A purged certificate leaves no compliance results.';
 
-CREATE FUNCTION @extschema@.ssl_csr_link_certificate() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_csr_link_certificate() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -252,11 +275,11 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_csr_link_certificate() IS 'Trigger function: marks every pending or approved request for the key (spki_sha256) of a newly inserted certificate issued, linking the certificate (the lowest new id when one statement inserts several for that key).';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_csr_link_certificate() IS 'Trigger function: marks every pending or approved request for the key (spki_sha256) of a newly inserted certificate issued, linking the certificate (the lowest new id when one statement inserts several for that key).';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_csr_link_certificate() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_csr_link_certificate() FROM PUBLIC;
 
-CREATE TRIGGER ssl_csr_link_certificate AFTER INSERT ON @extschema@.ssl_certificate REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_csr_link_certificate();
+CREATE TRIGGER ssl_csr_link_certificate AFTER INSERT ON @extschema@.ssl_certificate REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_csr_link_certificate();
 
 COMMENT ON TRIGGER ssl_csr_link_certificate ON @extschema@.ssl_certificate IS 'Links imported certificates to the open requests for their key.';
 
@@ -264,7 +287,7 @@ COMMENT ON TRIGGER ssl_csr_link_certificate ON @extschema@.ssl_certificate IS 'L
 -- Triggers on ssl_assignment
 -- ----------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@.ssl_assignment_check_target() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_assignment_check_target() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -274,6 +297,12 @@ DECLARE
     successor bigint;
     next_id bigint;
 BEGIN
+    -- Wait for a renewal or revert of a target certificate (they hold it FOR
+    -- NO KEY UPDATE since 1.5, which the foreign key's KEY SHARE does not
+    -- wait for), then read its committed status below.
+    PERFORM 1 FROM @extschema@.ssl_certificate c
+     WHERE c.id IN (SELECT DISTINCT w.certificate_id FROM new_rows w)
+     ORDER BY c.id FOR SHARE OF c;
     SELECT c.id, c.status, c.replaced_by INTO bad_id, bad_status, successor
       FROM (SELECT DISTINCT certificate_id FROM new_rows) w
       JOIN @extschema@.ssl_certificate c ON c.id = w.certificate_id
@@ -298,78 +327,113 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_assignment_check_target() IS 'Trigger function: refuses assignments written for a replaced, revoked or archived certificate (for a replaced one, naming the certificate that replaced it).';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_assignment_check_target() IS 'Trigger function: waits for a renewal or revert of the target certificates (FOR SHARE), then refuses assignments written for a replaced, revoked or archived certificate (for a replaced one, naming the certificate that replaced it).';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_assignment_check_target() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_assignment_check_target() FROM PUBLIC;
 
-CREATE TRIGGER ssl_assignment_check_target_insert AFTER INSERT ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_check_target();
+CREATE TRIGGER ssl_assignment_check_target_insert AFTER INSERT ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
 
 COMMENT ON TRIGGER ssl_assignment_check_target_insert ON @extschema@.ssl_assignment IS 'No assignment is added to a replaced certificate, even when inserted concurrently with ssl_renew.';
 
-CREATE TRIGGER ssl_assignment_check_target_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_check_target();
+CREATE TRIGGER ssl_assignment_check_target_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
 
 COMMENT ON TRIGGER ssl_assignment_check_target_update ON @extschema@.ssl_assignment IS 'No assignment is moved onto a replaced certificate.';
 
-CREATE FUNCTION @extschema@.ssl_assignment_history() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_assignment_history() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET enable_seqscan TO 'off'
     AS $$
+DECLARE
+    moving bigint;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO @extschema@.ssl_lifecycle_event (certificate_id, event_type, object_type, object_id, description)
+        INSERT INTO @extschema@.ssl_lifecycle_event(certificate_id, event_type, object_type, object_id, description)
         SELECT n.certificate_id, 'assignment_added', n.object_type, n.object_id,
                format('Assigned to %s %s', n.object_type, n.object_id)
           FROM new_rows n
          WHERE EXISTS (SELECT 1 FROM @extschema@.ssl_lifecycle_event e WHERE e.certificate_id = n.certificate_id)
          ORDER BY n.id;
-    ELSE
-        INSERT INTO @extschema@.ssl_lifecycle_event (certificate_id, event_type, object_type, object_id, description)
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO @extschema@.ssl_lifecycle_event(certificate_id, event_type, object_type, object_id, description)
         SELECT o.certificate_id, 'assignment_removed', o.object_type, o.object_id,
                format('Unassigned from %s %s', o.object_type, o.object_id)
           FROM old_rows o
          WHERE EXISTS (SELECT 1 FROM @extschema@.ssl_lifecycle_event e WHERE e.certificate_id = o.certificate_id)
          ORDER BY o.id;
+    ELSE
+        -- UPDATE: a row whose certificate or object changed left one
+        -- assignment and made another. The move made by ssl_renew or
+        -- ssl_revert_renewal (internal switch 'moving', set to the certificate
+        -- the rows leave) is logged by their renewal events instead.
+        moving := netbox_ssl_internal.ssl_internal_get('moving');
+        INSERT INTO @extschema@.ssl_lifecycle_event(certificate_id, event_type, object_type, object_id, description)
+        SELECT m.certificate_id, m.event_type, m.object_type, m.object_id, m.description
+          FROM (SELECT o.id, 1 AS step, o.certificate_id, 'assignment_removed' AS event_type, o.object_type, o.object_id,
+                       CASE WHEN o.certificate_id = n.certificate_id
+                            THEN format('Unassigned from %s %s (assignment %s now names %s %s)', o.object_type, o.object_id,
+                                        o.id, n.object_type, n.object_id)
+                            ELSE format('Unassigned from %s %s (assignment %s moved to certificate %s)', o.object_type,
+                                        o.object_id, o.id, n.certificate_id) END AS description
+                  FROM old_rows o JOIN new_rows n ON n.id = o.id
+                 WHERE (o.certificate_id, o.object_type, o.object_id) IS DISTINCT FROM (n.certificate_id, n.object_type, n.object_id)
+                   AND o.certificate_id IS DISTINCT FROM moving
+                UNION ALL
+                SELECT n.id, 2, n.certificate_id, 'assignment_added', n.object_type, n.object_id,
+                       CASE WHEN o.certificate_id = n.certificate_id
+                            THEN format('Assigned to %s %s (assignment %s named %s %s before)', n.object_type, n.object_id,
+                                        n.id, o.object_type, o.object_id)
+                            ELSE format('Assigned to %s %s (assignment %s moved from certificate %s)', n.object_type,
+                                        n.object_id, n.id, o.certificate_id) END
+                  FROM old_rows o JOIN new_rows n ON n.id = o.id
+                 WHERE (o.certificate_id, o.object_type, o.object_id) IS DISTINCT FROM (n.certificate_id, n.object_type, n.object_id)
+                   AND o.certificate_id IS DISTINCT FROM moving) m
+         WHERE EXISTS (SELECT 1 FROM @extschema@.ssl_lifecycle_event e WHERE e.certificate_id = m.certificate_id)
+         ORDER BY m.id, m.step;
     END IF;
     RETURN NULL;
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_assignment_history() IS 'Trigger function: logs assignment_added and assignment_removed, set-based, for certificates that have a history (so a pg_dump restore does not log restored rows twice). Moves by ssl_renew and ssl_revert_renewal are updates and log only their renewal events.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_assignment_history() IS 'Trigger function: logs assignment_added and assignment_removed, set-based, for certificates that have a history (so a pg_dump restore does not log restored rows twice). An UPDATE that changes an assignment''s certificate or object logs assignment_removed on the old certificate and assignment_added on the new one; the moves of ssl_renew and ssl_revert_renewal log only their renewal events.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_assignment_history() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_assignment_history() FROM PUBLIC;
 
-CREATE TRIGGER ssl_assignment_history_delete AFTER DELETE ON @extschema@.ssl_assignment REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_history();
+CREATE TRIGGER ssl_assignment_history_delete AFTER DELETE ON @extschema@.ssl_assignment REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_history();
 
 COMMENT ON TRIGGER ssl_assignment_history_delete ON @extschema@.ssl_assignment IS 'Logs assignment_removed on the certificate, naming the object.';
 
-CREATE TRIGGER ssl_assignment_history_insert AFTER INSERT ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_assignment_history();
+CREATE TRIGGER ssl_assignment_history_insert AFTER INSERT ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_history();
 
 COMMENT ON TRIGGER ssl_assignment_history_insert ON @extschema@.ssl_assignment IS 'Logs assignment_added on the certificate, naming the object.';
+
+CREATE TRIGGER ssl_assignment_history_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_history();
+
+COMMENT ON TRIGGER ssl_assignment_history_update ON @extschema@.ssl_assignment IS 'Logs a move (certificate_id, object_type or object_id changed) as assignment_removed plus assignment_added.';
 
 -- ----------------------------------------------------------------------
 -- Triggers on ssl_lifecycle_event
 -- ----------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@.ssl_lifecycle_event_append_only() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_lifecycle_event_append_only() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    purging text := current_setting('netbox_ssl.purging_certificate', true);
+    purging bigint := netbox_ssl_internal.ssl_internal_get('purging');
 BEGIN
     -- ssl_purge_certificate may remove one certificate's events, and unlink
     -- other events from it.
-    IF purging IS NOT NULL AND purging <> '' THEN
-        IF TG_OP = 'DELETE' AND OLD.certificate_id::text = purging THEN
+    IF purging IS NOT NULL THEN
+        IF TG_OP = 'DELETE' AND OLD.certificate_id = purging THEN
             RETURN OLD;
         END IF;
-        IF TG_OP = 'UPDATE' AND OLD.related_certificate_id::text = purging AND NEW.related_certificate_id IS NULL
+        IF TG_OP = 'UPDATE' AND OLD.related_certificate_id = purging AND NEW.related_certificate_id IS NULL
            AND (NEW.id, NEW.certificate_id, NEW.event_type, NEW.occurred_at, NEW.old_status, NEW.new_status,
-                NEW.description, NEW.actor, NEW.object_type, NEW.object_id)
+                NEW.description, NEW.actor, NEW.on_behalf_of, NEW.object_type, NEW.object_id)
                IS NOT DISTINCT FROM
                (OLD.id, OLD.certificate_id, OLD.event_type, OLD.occurred_at, OLD.old_status, OLD.new_status,
-                OLD.description, OLD.actor, OLD.object_type, OLD.object_id) THEN
+                OLD.description, OLD.actor, OLD.on_behalf_of, OLD.object_type, OLD.object_id) THEN
             RETURN NEW;
         END IF;
     END IF;
@@ -380,15 +444,15 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_lifecycle_event_append_only() IS 'Trigger function: refuses updates and deletes of lifecycle events, except the ones ssl_purge_certificate makes.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_lifecycle_event_append_only() IS 'Trigger function: refuses updates and deletes of lifecycle events, except the ones ssl_purge_certificate makes (internal switch purging, which no caller can set).';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_lifecycle_event_append_only() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_lifecycle_event_append_only() FROM PUBLIC;
 
-CREATE TRIGGER ssl_lifecycle_event_append_only BEFORE DELETE OR UPDATE ON @extschema@.ssl_lifecycle_event FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_lifecycle_event_append_only();
+CREATE TRIGGER ssl_lifecycle_event_append_only BEFORE DELETE OR UPDATE ON @extschema@.ssl_lifecycle_event FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_lifecycle_event_append_only();
 
 COMMENT ON TRIGGER ssl_lifecycle_event_append_only ON @extschema@.ssl_lifecycle_event IS 'History is append-only.';
 
-CREATE FUNCTION @extschema@.ssl_outbox_publish() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_outbox_publish() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET enable_seqscan TO 'off'
@@ -396,8 +460,10 @@ CREATE FUNCTION @extschema@.ssl_outbox_publish() RETURNS trigger
 DECLARE
     sent bigint;
 BEGIN
+    -- One statement, one snapshot: published_snapshot is exactly the
+    -- snapshot with which the consumer list below is read.
     WITH published AS (
-        INSERT INTO @extschema@.ssl_outbox (id, certificate_id, event_type, payload)
+        INSERT INTO @extschema@.ssl_outbox (id, certificate_id, event_type, payload, xid, published_snapshot)
         SELECT n.id, n.certificate_id, n.event_type,
                jsonb_build_object(
                    'id', n.id,
@@ -408,30 +474,36 @@ BEGIN
                    'related_certificate_id', n.related_certificate_id,
                    'common_name', left(c.common_name, 200),
                    'actor', left(n.actor, 200),
+                   'on_behalf_of', left(n.on_behalf_of, 200),
                    'occurred_at', to_char(n.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                    'threshold', CASE WHEN n.event_type = 'expiring' THEN
                                     (SELECT a.threshold FROM @extschema@.ssl_expiry_alert a WHERE a.event_id = n.id) END,
                    'truncated', coalesce(greatest(length(n.event_type), length(n.old_status), length(n.new_status),
-                                                  length(c.common_name), length(n.actor)) > 200, false))
+                                                  length(c.common_name), length(n.actor),
+                                                  length(n.on_behalf_of)) > 200, false)),
+               pg_current_xact_id(), pg_current_snapshot()
           FROM new_rows n
           LEFT JOIN @extschema@.ssl_certificate c ON c.id = n.certificate_id
          WHERE n.occurred_at >= now()
          ORDER BY n.id
-        RETURNING id, payload
+        RETURNING id, certificate_id, event_type
     ), queued AS (
         INSERT INTO @extschema@.ssl_outbox_delivery (consumer, outbox_id)
         SELECT s.name, p.id FROM published p CROSS JOIN @extschema@.ssl_outbox_consumer s
     )
-    SELECT count(pg_notify('ssl_lifecycle', p.payload::text)) INTO sent FROM published p;
+    SELECT count(pg_notify('ssl_lifecycle',
+                           jsonb_build_object('id', p.id, 'certificate_id', p.certificate_id,
+                                              'type', left(p.event_type, 200))::text))
+      INTO sent FROM published p;
     RETURN NULL;
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_outbox_publish() IS 'Trigger function: copies new lifecycle events (those dated at or after the transaction start) into ssl_outbox, queues them for every consumer and sends NOTIFY ssl_lifecycle with the JSON payload; all in the writing transaction.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_outbox_publish() IS 'Trigger function: copies new lifecycle events (those dated at or after the transaction start) into ssl_outbox with their JSON payload, queues them for every consumer it can see and sends NOTIFY ssl_lifecycle with only the ids and the type ({"id", "certificate_id", "type"}); all in the writing transaction.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_outbox_publish() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_outbox_publish() FROM PUBLIC;
 
-CREATE TRIGGER ssl_lifecycle_event_outbox AFTER INSERT ON @extschema@.ssl_lifecycle_event REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_outbox_publish();
+CREATE TRIGGER ssl_lifecycle_event_outbox AFTER INSERT ON @extschema@.ssl_lifecycle_event REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_outbox_publish();
 
 COMMENT ON TRIGGER ssl_lifecycle_event_outbox ON @extschema@.ssl_lifecycle_event IS 'Every new event reaches the outbox and a NOTIFY in the same transaction, whichever path wrote it; a rollback publishes nothing.';
 
@@ -439,12 +511,12 @@ COMMENT ON TRIGGER ssl_lifecycle_event_outbox ON @extschema@.ssl_lifecycle_event
 -- Triggers on ssl_csr
 -- ----------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@.ssl_csr_guard() RETURNS trigger
-    LANGUAGE plpgsql
+CREATE FUNCTION netbox_ssl_internal.ssl_csr_guard() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    allowed boolean;
+    allowed boolean; certificate_key text;
 BEGIN
     IF (NEW.id, NEW.fingerprint_sha256, NEW.subject, NEW.common_name, NEW.sans, NEW.algorithm, NEW.key_size,
         NEW.spki_sha256, NEW.signature_algorithm, NEW.signature_valid, NEW.pem, NEW.created_at)
@@ -475,16 +547,29 @@ BEGIN
         RAISE EXCEPTION 'certificate request %''s resulting_certificate_id can only change with its status', OLD.id
             USING ERRCODE = '55000';
     END IF;
+    -- A request is linked only to a certificate for its own key (item 12),
+    -- whichever path links it (plain UPDATE or the link at import).
+    IF NEW.resulting_certificate_id IS NOT NULL
+       AND NEW.resulting_certificate_id IS DISTINCT FROM OLD.resulting_certificate_id THEN
+        SELECT c.spki_sha256 INTO certificate_key
+          FROM @extschema@.ssl_certificate c WHERE c.id = NEW.resulting_certificate_id;
+        IF certificate_key IS DISTINCT FROM NEW.spki_sha256 THEN
+            RAISE EXCEPTION 'certificate request % cannot be linked to certificate %, which is for another key', OLD.id,
+                            NEW.resulting_certificate_id
+                USING ERRCODE = '23514',
+                      HINT = 'A request is issued by the certificate with the same public key (spki_sha256); importing that certificate links it.';
+        END IF;
+    END IF;
     NEW.updated_at := now();
     RETURN NEW;
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_csr_guard() IS 'Trigger function: refuses edits to the parsed request fields, enforces the request status machine (55000) and maintains updated_at.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_csr_guard() IS 'Trigger function: refuses edits to the parsed request fields, enforces the request status machine (55000), links a request only to a certificate with the same spki_sha256 (23514), and maintains updated_at.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_csr_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_csr_guard() FROM PUBLIC;
 
-CREATE TRIGGER ssl_csr_guard BEFORE UPDATE ON @extschema@.ssl_csr FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_csr_guard();
+CREATE TRIGGER ssl_csr_guard BEFORE UPDATE ON @extschema@.ssl_csr FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_csr_guard();
 
 COMMENT ON TRIGGER ssl_csr_guard ON @extschema@.ssl_csr IS 'Plain UPDATEs obey the request lifecycle too.';
 
@@ -492,7 +577,7 @@ COMMENT ON TRIGGER ssl_csr_guard ON @extschema@.ssl_csr IS 'Plain UPDATEs obey t
 -- Triggers on ssl_certificate_authority
 -- ----------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@.ssl_certificate_authority_check() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_certificate_authority_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
@@ -513,11 +598,11 @@ BEGIN
 END
 $_$;
 
-COMMENT ON FUNCTION @extschema@.ssl_certificate_authority_check() IS 'Trigger function: refuses an issuer_pattern that is not a valid regular expression (22023) and maintains updated_at.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_authority_check() IS 'Trigger function: refuses an issuer_pattern that is not a valid regular expression (22023) and maintains updated_at.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_certificate_authority_check() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_certificate_authority_check() FROM PUBLIC;
 
-CREATE TRIGGER ssl_certificate_authority_check BEFORE INSERT OR UPDATE ON @extschema@.ssl_certificate_authority FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_certificate_authority_check();
+CREATE TRIGGER ssl_certificate_authority_check BEFORE INSERT OR UPDATE ON @extschema@.ssl_certificate_authority FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_authority_check();
 
 COMMENT ON TRIGGER ssl_certificate_authority_check ON @extschema@.ssl_certificate_authority IS 'Patterns must compile; keeps updated_at current.';
 
@@ -525,7 +610,7 @@ COMMENT ON TRIGGER ssl_certificate_authority_check ON @extschema@.ssl_certificat
 -- Triggers on ssl_compliance_policy
 -- ----------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@.ssl_compliance_policy_check() RETURNS trigger
+CREATE FUNCTION netbox_ssl_internal.ssl_compliance_policy_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
@@ -630,14 +715,14 @@ BEGIN
 END
 $_$;
 
-COMMENT ON FUNCTION @extschema@.ssl_compliance_policy_check() IS 'Trigger function: refuses parameters of the wrong shape for the policy type (22023, one sentence naming the parameter), stores name lists lower-case and de-duplicated, and maintains updated_at.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_compliance_policy_check() IS 'Trigger function: refuses parameters of the wrong shape for the policy type (22023, one sentence naming the parameter), stores name lists lower-case and de-duplicated, and maintains updated_at.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_compliance_policy_check() FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_compliance_policy_check() FROM PUBLIC;
 
-CREATE TRIGGER ssl_compliance_policy_check BEFORE INSERT OR UPDATE ON @extschema@.ssl_compliance_policy FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_compliance_policy_check();
+CREATE TRIGGER ssl_compliance_policy_check BEFORE INSERT OR UPDATE ON @extschema@.ssl_compliance_policy FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_compliance_policy_check();
 
 COMMENT ON TRIGGER ssl_compliance_policy_check ON @extschema@.ssl_compliance_policy IS 'Policies are valid whoever writes them.';
 
-CREATE TRIGGER ssl_compliance_result_cleanup AFTER DELETE ON @extschema@.ssl_compliance_policy REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ssl_compliance_result_cleanup();
+CREATE TRIGGER ssl_compliance_result_cleanup AFTER DELETE ON @extschema@.ssl_compliance_policy REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_compliance_result_cleanup();
 
 COMMENT ON TRIGGER ssl_compliance_result_cleanup ON @extschema@.ssl_compliance_policy IS 'A deleted policy leaves no compliance results.';

@@ -28,11 +28,23 @@ CREATE TYPE @extschema@.ssl_certificate_info AS (
 
 COMMENT ON TYPE @extschema@.ssl_certificate_info IS 'What ssl_parse returns: the parsed columns of ssl_certificate, for any certificate, stored or not.';
 
+CREATE FUNCTION netbox_ssl_internal.ssl_parse(der bytea) RETURNS @extschema@.ssl_certificate_info
+    LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_parse_bytea';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse(der bytea) IS 'Internal entry point of ssl_parse (the same C function) for the extension''s own calls.';
+
 CREATE FUNCTION @extschema@.ssl_parse(der bytea) RETURNS @extschema@.ssl_certificate_info
     LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'ssl_parse_bytea';
 
 COMMENT ON FUNCTION @extschema@.ssl_parse(der bytea) IS 'Parses one DER certificate (PEM bytes, e.g. from pg_read_binary_file, are accepted too). No side effects.';
+
+CREATE FUNCTION netbox_ssl_internal.ssl_parse(pem text) RETURNS @extschema@.ssl_certificate_info
+    LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_parse_text';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse(pem text) IS 'Internal entry point of ssl_parse (the same C function) for the extension''s own calls.';
 
 CREATE FUNCTION @extschema@.ssl_parse(pem text) RETURNS @extschema@.ssl_certificate_info
     LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
@@ -86,7 +98,7 @@ CREATE FUNCTION @extschema@.ssl_find_known(der bytea) RETURNS TABLE(certificate_
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT * FROM @extschema@.ssl_find_known_parsed(@extschema@.ssl_parse(ssl_find_known.der))
+    SELECT * FROM netbox_ssl_internal.ssl_find_known_parsed(netbox_ssl_internal.ssl_parse(ssl_find_known.der))
 $$;
 
 COMMENT ON FUNCTION @extschema@.ssl_find_known(der bytea) IS 'Stored certificates related to a certificate (e.g. from a CT log), each once with its strongest match: fingerprint (the same certificate), tbs (its precertificate or final twin), spki (another certificate with the same public key).';
@@ -98,7 +110,7 @@ CREATE FUNCTION @extschema@.ssl_find_known(pem text) RETURNS TABLE(certificate_i
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT * FROM @extschema@.ssl_find_known_parsed(@extschema@.ssl_parse(ssl_find_known.pem))
+    SELECT * FROM netbox_ssl_internal.ssl_find_known_parsed(netbox_ssl_internal.ssl_parse(ssl_find_known.pem))
 $$;
 
 COMMENT ON FUNCTION @extschema@.ssl_find_known(pem text) IS 'ssl_find_known for PEM text; for a bundle, its leaf is looked up.';
@@ -106,7 +118,7 @@ COMMENT ON FUNCTION @extschema@.ssl_find_known(pem text) IS 'ssl_find_known for 
 REVOKE ALL ON FUNCTION @extschema@.ssl_find_known(pem text) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_find_known(pem text) TO netbox_ssl_reader;
 
-CREATE FUNCTION @extschema@.ssl_find_known_parsed(cert @extschema@.ssl_certificate_info) RETURNS TABLE(certificate_id bigint, match text)
+CREATE FUNCTION netbox_ssl_internal.ssl_find_known_parsed(cert @extschema@.ssl_certificate_info) RETURNS TABLE(certificate_id bigint, match text)
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -124,7 +136,7 @@ CREATE FUNCTION @extschema@.ssl_find_known_parsed(cert @extschema@.ssl_certifica
     SELECT b.id, (ARRAY['fingerprint', 'tbs', 'spki'])[b.strength] FROM best AS b ORDER BY b.strength, b.id
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_find_known_parsed(cert @extschema@.ssl_certificate_info) IS 'Internal to ssl_find_known: the lookup for a parsed certificate.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_find_known_parsed(cert @extschema@.ssl_certificate_info) IS 'Internal to ssl_find_known: the lookup for a parsed certificate.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_find_known_parsed(cert @extschema@.ssl_certificate_info) FROM PUBLIC;
-GRANT ALL ON FUNCTION @extschema@.ssl_find_known_parsed(cert @extschema@.ssl_certificate_info) TO netbox_ssl_reader;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_find_known_parsed(cert @extschema@.ssl_certificate_info) FROM PUBLIC;
+GRANT ALL ON FUNCTION netbox_ssl_internal.ssl_find_known_parsed(cert @extschema@.ssl_certificate_info) TO netbox_ssl_reader;

@@ -30,7 +30,7 @@ CREATE FUNCTION @extschema@.ssl_renewal_candidate(pem text, tenant text DEFAULT 
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    parsed @extschema@.ssl_certificate_info := @extschema@.ssl_parse(pem);
+    parsed @extschema@.ssl_certificate_info := netbox_ssl_internal.ssl_parse(pem);
 BEGIN
     IF parsed.common_name IS NULL THEN
         RETURN NULL;
@@ -56,8 +56,8 @@ CREATE FUNCTION @extschema@.ssl_renewal_preview(old_id bigint, pem text) RETURNS
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
+    nxt @extschema@.ssl_certificate_info := netbox_ssl_internal.ssl_parse(pem);
     cur @extschema@.ssl_certificate;
-    nxt @extschema@.ssl_certificate_info;
     n_assign bigint;
     cur_key text;
     new_key text;
@@ -66,7 +66,6 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'certificate % does not exist', old_id USING ERRCODE = 'P0002';
     END IF;
-    nxt := @extschema@.ssl_parse(pem);
     SELECT count(*) INTO n_assign FROM @extschema@.ssl_assignment a WHERE a.certificate_id = old_id;
     cur_key := upper(cur.algorithm) || coalesce(' ' || cur.key_size, '');
     new_key := upper(nxt.algorithm) || coalesce(' ' || nxt.key_size, '');
@@ -91,7 +90,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_renewal_preview(old_id bigint, pem text) IS 'The Janus comparison of a stored certificate and a replacement: one row per field, with whether it matches. No side effects.';
+COMMENT ON FUNCTION @extschema@.ssl_renewal_preview(old_id bigint, pem text) IS 'The Janus comparison of a stored certificate and a replacement: one row per field, with whether it matches. No side effects. The replacement is parsed (and a private key refused) before old_id is looked up.';
 
 REVOKE ALL ON FUNCTION @extschema@.ssl_renewal_preview(old_id bigint, pem text) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_renewal_preview(old_id bigint, pem text) TO netbox_ssl_reader;
@@ -111,8 +110,12 @@ BEGIN
     IF new_id IS NULL THEN
         RAISE EXCEPTION 'new_id must not be NULL' USING ERRCODE = '22004';
     END IF;
-    -- Lock order: successor, then predecessor (as ssl_renew of the successor would).
-    SELECT * INTO successor FROM @extschema@.ssl_certificate c WHERE c.id = new_id FOR UPDATE;
+    -- Lock order: successor, then predecessor (as ssl_renew of the successor
+    -- would). FOR NO KEY UPDATE, as in ssl_renew: it serialises against other
+    -- renewals and reverts and against new assignments (whose target check
+    -- takes FOR SHARE), but not against the KEY SHARE that a concurrent
+    -- assignment DELETE's history events need (no deadlock, item 13).
+    SELECT * INTO successor FROM @extschema@.ssl_certificate c WHERE c.id = new_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'certificate % does not exist', new_id USING ERRCODE = 'P0002';
     END IF;
@@ -120,7 +123,7 @@ BEGIN
         RAISE EXCEPTION 'certificate % has been renewed since, by certificate %; revert that renewal first', new_id, successor.replaced_by
             USING ERRCODE = '55000', HINT = format('SELECT ssl_revert_renewal(%s);', successor.replaced_by);
     END IF;
-    SELECT * INTO predecessor FROM @extschema@.ssl_certificate c WHERE c.replaced_by = new_id FOR UPDATE;
+    SELECT * INTO predecessor FROM @extschema@.ssl_certificate c WHERE c.replaced_by = new_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         IF EXISTS (SELECT 1 FROM @extschema@.ssl_lifecycle_event e
                     WHERE e.certificate_id = new_id AND e.event_type = 'renewal_reverted'
@@ -156,20 +159,22 @@ BEGIN
 
     SELECT count(*) INTO moved FROM @extschema@.ssl_assignment a WHERE a.certificate_id = new_id;
     -- The events first: the status trigger then sees these changes as logged.
-    INSERT INTO @extschema@.ssl_lifecycle_event
-        (certificate_id, event_type, old_status, new_status, related_certificate_id, description)
+    INSERT INTO @extschema@.ssl_lifecycle_event(certificate_id, event_type, old_status, new_status, related_certificate_id, description)
     VALUES (new_id, 'renewal_reverted', successor.status, 'revoked', predecessor.id,
             format('Renewal reverted: certificate %s is back in service; %s assignment(s) moved back to it', predecessor.id, moved)),
            (predecessor.id, 'renewal_reverted', 'replaced', previous_status, new_id,
             format('Renewal reverted: back in service instead of certificate %s', new_id));
     UPDATE @extschema@.ssl_certificate SET status = 'revoked' WHERE id = new_id;
     UPDATE @extschema@.ssl_certificate SET status = previous_status WHERE id = predecessor.id;
+    -- This move is logged by renewal_reverted above, not as assignment events.
+    PERFORM netbox_ssl_internal.ssl_internal_set('moving', new_id);
     UPDATE @extschema@.ssl_assignment SET certificate_id = predecessor.id WHERE certificate_id = new_id;
+    PERFORM netbox_ssl_internal.ssl_internal_set('moving', NULL);
     RETURN predecessor.id;
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_revert_renewal(new_id bigint) IS 'Undoes the renewal that produced new_id, in the caller''s transaction: the predecessor returns to its pre-renewal status, every assignment moves back, the successor becomes revoked, and renewal_reverted is logged on both. Returns the predecessor''s id.';
+COMMENT ON FUNCTION @extschema@.ssl_revert_renewal(new_id bigint) IS 'Undoes the renewal that produced new_id, in the caller''s transaction: the predecessor returns to its pre-renewal status, every assignment moves back, the successor becomes revoked, and renewal_reverted is logged on both. Refused (55000) when assignments of new_id were added, removed or moved since the renewal. Returns the predecessor''s id.';
 
 REVOKE ALL ON FUNCTION @extschema@.ssl_revert_renewal(new_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_revert_renewal(new_id bigint) TO netbox_ssl_operator;

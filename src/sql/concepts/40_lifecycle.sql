@@ -62,12 +62,12 @@ BEGIN
         RAISE EXCEPTION 'certificate % is the successor of certificate %, so it cannot be purged first', target.id, predecessor_id
             USING ERRCODE = '55000', HINT = format('Purge certificate %s first.', predecessor_id);
     END IF;
-    PERFORM set_config('netbox_ssl.purging_certificate', target.id::text, true);
+    PERFORM netbox_ssl_internal.ssl_internal_set('purging', target.id);
     UPDATE @extschema@.ssl_lifecycle_event e SET related_certificate_id = NULL WHERE e.related_certificate_id = target.id;
     DELETE FROM @extschema@.ssl_lifecycle_event e WHERE e.certificate_id = target.id;
     GET DIAGNOSTICS removed = ROW_COUNT;
     DELETE FROM @extschema@.ssl_certificate c WHERE c.id = target.id;
-    PERFORM set_config('netbox_ssl.purging_certificate', '', true);
+    PERFORM netbox_ssl_internal.ssl_internal_set('purging', NULL);
     RETURN removed;
 END
 $$;

@@ -2,13 +2,19 @@
 -- Information (ARI certificate ids and renewal windows).
 -- ssl_certificate_host_keys_idx is here, next to the function it indexes.
 
-CREATE FUNCTION @extschema@.ssl_host_dns_key(name text) RETURNS text
+CREATE FUNCTION netbox_ssl_internal.ssl_host_dns_key(name text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN lower((CASE WHEN ("right"(name, 1) = '.'::text) THEN "left"(name, '-1'::integer) ELSE name END COLLATE "C"));
 
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_dns_key(name text) IS 'Implementation of @extschema@.ssl_host_dns_key for the extension''s own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_host_dns_key(name text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT netbox_ssl_internal.ssl_host_dns_key($1) $_$;
+
 COMMENT ON FUNCTION @extschema@.ssl_host_dns_key(name text) IS 'A DNS name as a host-lookup key: ASCII letters lower-cased (RFC 6125 compares A-labels case-insensitively), one trailing dot removed.';
 
-CREATE FUNCTION @extschema@.ssl_host_ip_key(address text) RETURNS text
+CREATE FUNCTION netbox_ssl_internal.ssl_host_ip_key(address text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     BEGIN ATOMIC
  SELECT
@@ -23,9 +29,15 @@ CREATE FUNCTION @extschema@.ssl_host_ip_key(address text) RETURNS text
          END AS "case";
 END;
 
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_ip_key(address text) IS 'Implementation of @extschema@.ssl_host_ip_key for the extension''s own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_host_ip_key(address text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT netbox_ssl_internal.ssl_host_ip_key($1) $_$;
+
 COMMENT ON FUNCTION @extschema@.ssl_host_ip_key(address text) IS 'An IPv4 (dotted quad, no leading zeros) or IPv6 (RFC 3986 syntax) address as a host-lookup key: ''IP:'' and PostgreSQL''s canonical inet text, so equal addresses written differently give one key. NULL for anything else, never an error.';
 
-CREATE FUNCTION @extschema@.ssl_host_match_keys(sans text[], common_name text) RETURNS text[]
+CREATE FUNCTION netbox_ssl_internal.ssl_host_match_keys(sans text[], common_name text) RETURNS text[]
     LANGUAGE plpgsql IMMUTABLE COST 500 PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -38,9 +50,9 @@ BEGIN
     FOREACH san IN ARRAY coalesce(sans, '{}') LOOP
         IF starts_with(san, 'DNS:') THEN
             has_dns := true;
-            k := @extschema@.ssl_host_dns_key(substr(san, 5));
+            k := netbox_ssl_internal.ssl_host_dns_key(substr(san, 5));
         ELSIF starts_with(san, 'IP:') THEN
-            k := @extschema@.ssl_host_ip_key(substr(san, 4));
+            k := netbox_ssl_internal.ssl_host_ip_key(substr(san, 4));
         ELSE
             CONTINUE;
         END IF;
@@ -49,15 +61,21 @@ BEGIN
         END IF;
     END LOOP;
     IF NOT has_dns AND common_name <> '' THEN
-        keys := keys || @extschema@.ssl_host_dns_key(common_name);
+        keys := keys || netbox_ssl_internal.ssl_host_dns_key(common_name);
     END IF;
     RETURN keys;
 END
 $$;
 
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_match_keys(sans text[], common_name text) IS 'Implementation of @extschema@.ssl_host_match_keys for the extension''s own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_host_match_keys(sans text[], common_name text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$ SELECT netbox_ssl_internal.ssl_host_match_keys($1, $2) $_$;
+
 COMMENT ON FUNCTION @extschema@.ssl_host_match_keys(sans text[], common_name text) IS 'The identifiers a certificate presents for host matching: its DNS SANs, or its common name when it has no DNS SAN, as ssl_host_dns_key; and its IP SANs as ssl_host_ip_key. Indexed by ssl_certificate_host_keys_idx.';
 
-CREATE FUNCTION @extschema@.ssl_host_probes(hostname text) RETURNS text[]
+CREATE FUNCTION netbox_ssl_internal.ssl_host_probes(hostname text) RETURNS text[]
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
@@ -72,7 +90,7 @@ BEGIN
         name := regexp_replace(name, '\.$', '');  -- absolute name
     END IF;
     IF name ~ ':' OR name ~ '^[0-9.]+$' THEN
-        ip_key := @extschema@.ssl_host_ip_key(name);
+        ip_key := netbox_ssl_internal.ssl_host_ip_key(name);
         IF ip_key IS NULL THEN
             RAISE EXCEPTION 'host "%" looks like an IP address but is not a valid one', hostname
                 USING ERRCODE = '22023',
@@ -85,7 +103,7 @@ BEGIN
             USING ERRCODE = '22023',
                   HINT = 'Give a DNS name (A-labels for internationalised names) or an IP address; wildcards belong in certificates, not in the name looked up.';
     END IF;
-    name := @extschema@.ssl_host_dns_key(name);
+    name := netbox_ssl_internal.ssl_host_dns_key(name);
     parent := substr(name, strpos(name, '.') + 1);
     -- "*" stands for exactly one whole label, and only above a name of at
     -- least two labels: *.example.com covers www.example.com, but *.com
@@ -97,6 +115,12 @@ BEGIN
 END
 $_$;
 
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_probes(hostname text) IS 'Implementation of @extschema@.ssl_host_probes for the extension''s own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_host_probes(hostname text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT netbox_ssl_internal.ssl_host_probes($1) $_$;
+
 COMMENT ON FUNCTION @extschema@.ssl_host_probes(hostname text) IS 'The index keys that can cover a host: for a DNS name the name and "*." || its parent (when the parent has two labels or more); for an IP address its ssl_host_ip_key. 22023 for an empty name, an empty label, a wildcard, or an invalid IP-looking string.';
 
 CREATE FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include_inactive boolean DEFAULT false) RETURNS SETOF @extschema@.ssl_certificate
@@ -105,12 +129,12 @@ CREATE FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include_ina
     SET max_parallel_workers_per_gather TO '0'
     AS $$
 DECLARE
-    probes text[] := @extschema@.ssl_host_probes(hostname);
+    probes text[] := netbox_ssl_internal.ssl_host_probes(hostname);
 BEGIN
     RETURN QUERY
     SELECT c.*
       FROM @extschema@.ssl_certificate AS c
-     WHERE @extschema@.ssl_host_match_keys(c.sans, c.common_name) && probes
+     WHERE netbox_ssl_internal.ssl_host_match_keys(c.sans, c.common_name) && probes
        AND (include_inactive OR c.status = 'active')
      ORDER BY c.valid_to DESC, c.id DESC;
 END
@@ -121,7 +145,7 @@ COMMENT ON FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include
 REVOKE ALL ON FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include_inactive boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include_inactive boolean) TO netbox_ssl_reader;
 
-CREATE FUNCTION @extschema@.ssl_serial_der_octets(serial_number text) RETURNS bytea
+CREATE FUNCTION netbox_ssl_internal.ssl_serial_der_octets(serial_number text) RETURNS bytea
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
@@ -165,15 +189,21 @@ BEGIN
 END
 $_$;
 
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_serial_der_octets(serial_number text) IS 'Implementation of @extschema@.ssl_serial_der_octets for the extension''s own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_serial_der_octets(serial_number text) RETURNS bytea
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT netbox_ssl_internal.ssl_serial_der_octets($1) $_$;
+
 COMMENT ON FUNCTION @extschema@.ssl_serial_der_octets(serial_number text) IS 'The content octets of the DER INTEGER for a serial_number value (colon hex magnitude, "-" when negative): minimal two''s complement, with a 00 sign byte when the high bit of a positive serial is set. 22023 for text that is not hex byte pairs.';
 
-CREATE FUNCTION @extschema@.ssl_ari_cert_id(der bytea) RETURNS text
+CREATE FUNCTION netbox_ssl_internal.ssl_ari_cert_id(der bytea) RETURNS text
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    p @extschema@.ssl_certificate_info := @extschema@.ssl_parse(der);
-    cert_id text := @extschema@.ssl_ari_cert_id(p.authority_key_id, p.serial_number);
+    p @extschema@.ssl_certificate_info := netbox_ssl_internal.ssl_parse(der);
+    cert_id text := netbox_ssl_internal.ssl_ari_cert_id(p.authority_key_id, p.serial_number);
 BEGIN
     IF cert_id IS NULL THEN
         RAISE EXCEPTION 'certificate has no authority key identifier, so it has no ARI CertID'
@@ -184,9 +214,15 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(der bytea) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extension''s own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_ari_cert_id(der bytea) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT netbox_ssl_internal.ssl_ari_cert_id($1) $_$;
+
 COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(der bytea) IS 'RFC 9773 CertID of a DER certificate (PEM bytes accepted, as ssl_parse). 22023 when it has no authority key identifier; 22P02 and the other ssl_parse errors for bad input.';
 
-CREATE FUNCTION @extschema@.ssl_ari_cert_id(id bigint) RETURNS text
+CREATE FUNCTION netbox_ssl_internal.ssl_ari_cert_id(id bigint) RETURNS text
     LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -194,7 +230,7 @@ DECLARE
     found_id bigint;
     cert_id text;
 BEGIN
-    SELECT c.id, @extschema@.ssl_ari_cert_id(c.authority_key_id, c.serial_number)
+    SELECT c.id, netbox_ssl_internal.ssl_ari_cert_id(c.authority_key_id, c.serial_number)
       INTO found_id, cert_id
       FROM @extschema@.ssl_certificate c WHERE c.id = ssl_ari_cert_id.id;
     IF found_id IS NULL THEN
@@ -209,18 +245,27 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(id bigint) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extension''s own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_ari_cert_id(id bigint) RETURNS text
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT netbox_ssl_internal.ssl_ari_cert_id($1) $_$;
+
 COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(id bigint) IS 'RFC 9773 CertID of a stored certificate. P0002 when the id does not exist, 22023 when the certificate has no authority key identifier.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(id bigint) TO netbox_ssl_reader;
 
 REVOKE ALL ON FUNCTION @extschema@.ssl_ari_cert_id(id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_ari_cert_id(id bigint) TO netbox_ssl_reader;
 
-CREATE FUNCTION @extschema@.ssl_ari_cert_id(pem text) RETURNS text
+CREATE FUNCTION netbox_ssl_internal.ssl_ari_cert_id(pem text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    p @extschema@.ssl_certificate_info := @extschema@.ssl_parse(pem);
-    cert_id text := @extschema@.ssl_ari_cert_id(p.authority_key_id, p.serial_number);
+    p @extschema@.ssl_certificate_info := netbox_ssl_internal.ssl_parse(pem);
+    cert_id text := netbox_ssl_internal.ssl_ari_cert_id(p.authority_key_id, p.serial_number);
 BEGIN
     IF cert_id IS NULL THEN
         RAISE EXCEPTION 'certificate has no authority key identifier, so it has no ARI CertID'
@@ -231,22 +276,34 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(pem text) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extension''s own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_ari_cert_id(pem text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT netbox_ssl_internal.ssl_ari_cert_id($1) $_$;
+
 COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(pem text) IS 'RFC 9773 CertID of the leaf of PEM text (as ssl_parse picks it). 22023 when it has no authority key identifier.';
 
-CREATE FUNCTION @extschema@.ssl_ari_cert_id(authority_key_id text, serial_number text) RETURNS text
+CREATE FUNCTION netbox_ssl_internal.ssl_ari_cert_id(authority_key_id text, serial_number text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
     SELECT CASE WHEN replace(authority_key_id, ':', '') <> '' THEN
         translate(encode(decode(replace(authority_key_id, ':', ''), 'hex'), 'base64'), E'+/=\n', '-_')
         || '.' ||
-        translate(encode(@extschema@.ssl_serial_der_octets(serial_number), 'base64'), E'+/=\n', '-_')
+        translate(encode(netbox_ssl_internal.ssl_serial_der_octets(serial_number), 'base64'), E'+/=\n', '-_')
     END
 $$;
 
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ari_cert_id(authority_key_id text, serial_number text) IS 'Implementation of @extschema@.ssl_ari_cert_id for the extension''s own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_ari_cert_id(authority_key_id text, serial_number text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT netbox_ssl_internal.ssl_ari_cert_id($1, $2) $_$;
+
 COMMENT ON FUNCTION @extschema@.ssl_ari_cert_id(authority_key_id text, serial_number text) IS 'RFC 9773 CertID from the stored authority_key_id and serial_number columns: unpadded base64url of the AKI keyIdentifier, ".", unpadded base64url of the serial''s DER INTEGER content octets. NULL when there is no (or an empty) keyIdentifier.';
 
-CREATE INDEX ssl_certificate_host_keys_idx ON @extschema@.ssl_certificate USING gin (@extschema@.ssl_host_match_keys(sans, common_name));
+CREATE INDEX ssl_certificate_host_keys_idx ON @extschema@.ssl_certificate USING gin (netbox_ssl_internal.ssl_host_match_keys(sans, common_name));
 
 COMMENT ON INDEX @extschema@.ssl_certificate_host_keys_idx IS 'Host lookups: which certificates present a given DNS name, wildcard or IP address (ssl_certificates_for_host).';
 
@@ -254,7 +311,7 @@ CREATE VIEW @extschema@.ssl_ari_renewal AS
  SELECT c.id,
     c.common_name,
     c.status,
-    @extschema@.ssl_ari_cert_id(c.authority_key_id, c.serial_number) AS ari_cert_id,
+    netbox_ssl_internal.ssl_ari_cert_id(c.authority_key_id, c.serial_number) AS ari_cert_id,
     c.valid_to,
     c.ari_window_start,
     c.ari_window_end,

@@ -1,20 +1,82 @@
 -- Chain validation against stored trust anchors (C++ core does the crypto).
 
-CREATE FUNCTION @extschema@.ssl_chain_split_pem(pem text) RETURNS bytea[]
+CREATE FUNCTION netbox_ssl_internal.ssl_chain_split_pem(pem text) RETURNS bytea[]
     LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'ssl_chain_split_pem';
 
-COMMENT ON FUNCTION @extschema@.ssl_chain_split_pem(pem text) IS 'Internal: every CERTIFICATE block of a PEM text as DER, in order; refuses private keys (22023) and undecodable certificates (22P02).';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_chain_split_pem(pem text) IS 'Internal: every CERTIFICATE block of a PEM text as DER, in order; refuses private keys (22023) and undecodable certificates (22P02).';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_chain_split_pem(pem text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_chain_split_pem(pem text) FROM PUBLIC;
 
-CREATE FUNCTION @extschema@.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) RETURNS record
+CREATE FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) RETURNS record
     LANGUAGE c IMMUTABLE COST 20000 PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'ssl_chain_verify';
 
-COMMENT ON FUNCTION @extschema@.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) IS 'Internal: validates the PEM leaf with its PEM chain, the PEM pool of intermediates and the DER anchors at a time, for an optional host name or IP. The store is cached per backend while pool and anchors are unchanged.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) IS 'Internal: validates the PEM leaf with its PEM chain, the PEM pool of intermediates and the DER anchors at a time, for an optional host name or IP. The store is cached per backend while pool and anchors are unchanged.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) FROM PUBLIC;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, candidates text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) RETURNS record
+    LANGUAGE c IMMUTABLE COST 20000 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_chain_verify';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, candidates text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) IS 'Internal: validates the PEM leaf with its PEM issuer_chain (an unusable one gives status invalid), the PEM candidates, the PEM pool of intermediates and the DER anchors at a time, for an optional host name or IP. The store is cached per backend while pool and anchors are unchanged.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, candidates text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) FROM PUBLIC;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_chain_candidates(issuer text, authority_key_id text, issuer_chain text) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    -- Names (lower case) and key identifiers to look for, level by level.
+    names text[] := ARRAY[lower(ssl_chain_candidates.issuer)];
+    keys text[] := ARRAY[ssl_chain_candidates.authority_key_id];
+    found bigint[] := '{}';
+    level_ids bigint[];
+BEGIN
+    IF ssl_chain_candidates.issuer_chain <> ''
+       AND netbox_ssl_internal.ssl_issuer_chain_check(ssl_chain_candidates.issuer_chain, false) IS NULL THEN
+        SELECT names || array_agg(lower(p.issuer)), keys || array_agg(p.authority_key_id)
+          INTO names, keys
+          FROM unnest(netbox_ssl_internal.ssl_chain_split_pem(ssl_chain_candidates.issuer_chain)) AS d(der),
+               LATERAL netbox_ssl_internal.ssl_parse(d.der) AS p;
+    END IF;
+    FOR level IN 1..8 LOOP
+        -- One indexed lookup per level (hash index on lower(subject), btree
+        -- on subject_key_id, both for CA certificates only).
+        SELECT array_agg(c.id ORDER BY c.id),
+               array_agg(lower(c.issuer)) FILTER (WHERE lower(c.issuer) <> lower(c.subject)),
+               array_agg(c.authority_key_id) FILTER (WHERE lower(c.issuer) <> lower(c.subject))
+          INTO level_ids, names, keys
+          FROM (SELECT x.id, x.subject, x.issuer, x.authority_key_id
+                  FROM @extschema@.ssl_certificate AS x
+                 WHERE x.is_ca AND (lower(x.subject) = ANY (names) OR x.subject_key_id = ANY (keys))
+                   AND x.status <> 'revoked' AND x.id <> ALL (found)
+                 LIMIT 64) AS c;  -- no ORDER BY: it would invite a scan in id order
+        EXIT WHEN level_ids IS NULL;
+        found := found || level_ids;
+        EXIT WHEN cardinality(found) >= 64 OR names IS NULL;
+    END LOOP;
+    IF cardinality(found) = 0 THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT string_agg(c.pem_content, E'\n' ORDER BY c.id)
+              FROM @extschema@.ssl_certificate AS c WHERE c.id = ANY (found[1:64]));
+END
+$$;
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_chain_candidates(issuer text, authority_key_id text, issuer_chain text) IS 'Internal: the PEM of the stored, not revoked CA certificates that can issue a certificate with this issuer name and authority key identifier (or a certificate of its issuer_chain), found through indexes, then their issuers, up to 8 levels and 64 certificates; NULL when none.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_chain_candidates(issuer text, authority_key_id text, issuer_chain text) FROM PUBLIC;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_issuer_chain_check(chain text, raise_error boolean) RETURNS text
+    LANGUAGE c IMMUTABLE STRICT COST 1000 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_issuer_chain_check';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_issuer_chain_check(chain text, raise_error boolean) IS 'Internal: checks an issuer_chain value ('''' or PEM CERTIFICATE blocks that decode, no private key, at most netbox_ssl.max_input_bytes). With raise_error it raises 54000, 22023 or 22P02; without, it returns the problem as one sentence, NULL when the chain is acceptable.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_issuer_chain_check(chain text, raise_error boolean) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.ssl_trust_anchor_load(pem_bundle text, source text DEFAULT NULL::text) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER COST 50000
@@ -27,7 +89,7 @@ BEGIN
     IF pem_bundle IS NULL THEN
         RAISE EXCEPTION 'the PEM bundle must not be NULL' USING ERRCODE = '22004';
     END IF;
-    ders := @extschema@.ssl_chain_split_pem(pem_bundle);
+    ders := netbox_ssl_internal.ssl_chain_split_pem(pem_bundle);
     IF cardinality(ders) = 0 THEN
         RAISE EXCEPTION 'the PEM bundle holds no certificate' USING ERRCODE = '22P02',
               HINT = 'Pass PEM text with -----BEGIN CERTIFICATE----- blocks, e.g. /etc/ssl/certs/ca-certificates.crt.';
@@ -35,10 +97,9 @@ BEGIN
     WITH parsed AS (
         SELECT p.*, d.der, d.ord
           FROM unnest(ders) WITH ORDINALITY AS d(der, ord),
-               LATERAL @extschema@.ssl_parse(d.der) AS p
+               LATERAL netbox_ssl_internal.ssl_parse(d.der) AS p
     ), ins AS (
-        INSERT INTO @extschema@.ssl_trust_anchor
-               (fingerprint_sha256, subject, common_name, is_ca, valid_from, valid_to, der, pem_content, source)
+        INSERT INTO @extschema@.ssl_trust_anchor(fingerprint_sha256, subject, common_name, is_ca, valid_from, valid_to, der, pem_content, source)
         SELECT DISTINCT ON (fingerprint_sha256)
                fingerprint_sha256, subject, common_name, is_ca, valid_from, valid_to, der, pem_content,
                ssl_trust_anchor_load.source
@@ -71,21 +132,24 @@ BEGIN
     IF ssl_validate_chain.at IS NULL OR NOT isfinite(ssl_validate_chain.at) THEN
         RAISE EXCEPTION 'the validation time must be a finite timestamp' USING ERRCODE = '22023';
     END IF;
-    SELECT c.pem_content, c.issuer_chain INTO cert
+    SELECT c.pem_content, c.issuer_chain, c.issuer, c.authority_key_id INTO cert
       FROM @extschema@.ssl_certificate AS c WHERE c.id = ssl_validate_chain.id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'certificate % does not exist', ssl_validate_chain.id USING ERRCODE = 'P0002';
     END IF;
-    r := @extschema@.ssl_chain_verify(
-            cert.pem_content, cert.issuer_chain,
-            coalesce((SELECT array_agg(p.pem_content ORDER BY p.id) FROM @extschema@.ssl_certificate AS p WHERE p.is_ca AND p.status <> 'revoked'), '{}'),
+    -- The issuer_chain, then the stored CA certificates that can be its
+    -- issuers (found by name and key identifier); the trust store holds the
+    -- anchors only, so it stays cached while they are unchanged.
+    r := netbox_ssl_internal.ssl_chain_verify(
+            cert.pem_content, cert.issuer_chain, '{}',
             coalesce((SELECT array_agg(a.der ORDER BY a.id) FROM @extschema@.ssl_trust_anchor AS a), '{}'),
-            ssl_validate_chain.at, ssl_validate_chain.hostname);
+            ssl_validate_chain.at, ssl_validate_chain.hostname,
+            netbox_ssl_internal.ssl_chain_candidates(cert.issuer, cert.authority_key_id, cert.issuer_chain));
     -- Only a check of the certificate as it stands (now, no host name) is
     -- stored, and only for callers who may write (operators and admins);
     -- readers get the answer without a write.
     IF ssl_validate_chain.at = now() AND ssl_validate_chain.hostname IS NULL
-       AND pg_catalog.pg_has_role(@extschema@.ssl_caller(), 'netbox_ssl_operator', 'MEMBER') THEN
+       AND pg_catalog.pg_has_role(netbox_ssl_internal.ssl_caller(), 'netbox_ssl_operator', 'MEMBER') THEN
         UPDATE @extschema@.ssl_certificate AS c
            SET chain_status = r.status, chain_validated_at = ssl_validate_chain.at,
                chain_message = r.message, chain_depth = r.depth
@@ -99,7 +163,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone, hostname text) IS 'Validates a stored certificate''s chain with OpenSSL''s path builder and the web-PKI rules: intermediates from its issuer_chain and from stored CA certificates, anchors from ssl_trust_anchor, at a time, for an optional host name or IP. Stores the result on the certificate when called at now() without a host name by an operator or admin.';
+COMMENT ON FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone, hostname text) IS 'Validates a stored certificate''s chain with OpenSSL''s path builder and the web-PKI rules: intermediates from its issuer_chain and from the stored CA certificates that can issue it (looked up by name and key identifier), anchors from ssl_trust_anchor, at a time, for an optional host name or IP. An unusable stored issuer_chain is reported as invalid. Stores the result on the certificate when called at now() without a host name by an operator or admin.';
 
 REVOKE ALL ON FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone, hostname text) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone, hostname text) TO netbox_ssl_reader;
@@ -109,20 +173,23 @@ CREATE FUNCTION @extschema@.ssl_validate_all() RETURNS integer
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    pool text[];
     anchors bytea[];
     cert record;
     r record;
     n integer := 0;
     t timestamptz := now();
 BEGIN
-    -- Read once: the C function then keeps one X509_STORE for every call
-    -- (its cache key is these two arrays).
-    pool := coalesce((SELECT array_agg(p.pem_content ORDER BY p.id) FROM @extschema@.ssl_certificate AS p WHERE p.is_ca AND p.status <> 'revoked'), '{}');
+    -- Read once: the C function keeps one X509_STORE of the anchors for
+    -- every call. Intermediates are looked up per certificate by name, so
+    -- the cost does not grow with unrelated CA certificates.
     anchors := coalesce((SELECT array_agg(a.der ORDER BY a.id) FROM @extschema@.ssl_trust_anchor AS a), '{}');
-    FOR cert IN SELECT c.id, c.pem_content, c.issuer_chain FROM @extschema@.ssl_certificate AS c
+    FOR cert IN SELECT c.id, c.pem_content, c.issuer_chain, c.issuer, c.authority_key_id
+                  FROM @extschema@.ssl_certificate AS c
                  WHERE c.status = 'active' ORDER BY c.id LOOP
-        r := @extschema@.ssl_chain_verify(cert.pem_content, cert.issuer_chain, pool, anchors, t, NULL);
+        -- A bad stored issuer_chain is a verdict (invalid), never an error.
+        r := netbox_ssl_internal.ssl_chain_verify(
+                cert.pem_content, cert.issuer_chain, '{}', anchors, t, NULL,
+                netbox_ssl_internal.ssl_chain_candidates(cert.issuer, cert.authority_key_id, cert.issuer_chain));
         UPDATE @extschema@.ssl_certificate AS c
            SET chain_status = r.status, chain_validated_at = t, chain_message = r.message, chain_depth = r.depth
          WHERE c.id = cert.id;
@@ -135,7 +202,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_validate_all() IS 'Validates and stores the chain of every active certificate at now(); returns the number validated, with a NOTICE every 10,000. Builds the trust store once per call.';
+COMMENT ON FUNCTION @extschema@.ssl_validate_all() IS 'Validates and stores the chain of every active certificate at now(); returns the number validated, with a NOTICE every 10,000. Builds the trust store once per call; issuer candidates are looked up per certificate by name and key identifier. A certificate with an unusable issuer_chain is stored as invalid and the run goes on.';
 
 REVOKE ALL ON FUNCTION @extschema@.ssl_validate_all() FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_validate_all() TO netbox_ssl_operator;

@@ -15,11 +15,23 @@ CREATE TYPE @extschema@.ssl_csr_info AS (
 
 COMMENT ON TYPE @extschema@.ssl_csr_info IS 'The fields ssl_parse_csr reads from a certificate signing request.';
 
+CREATE FUNCTION netbox_ssl_internal.ssl_parse_csr(der bytea) RETURNS @extschema@.ssl_csr_info
+    LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_parse_csr_bytea';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse_csr(der bytea) IS 'Internal entry point of ssl_parse_csr (the same C function) for the extension''s own calls.';
+
 CREATE FUNCTION @extschema@.ssl_parse_csr(der bytea) RETURNS @extschema@.ssl_csr_info
     LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'ssl_parse_csr_bytea';
 
 COMMENT ON FUNCTION @extschema@.ssl_parse_csr(der bytea) IS 'Parses one DER (or PEM) certificate request without storing it; bad input is 22P03.';
+
+CREATE FUNCTION netbox_ssl_internal.ssl_parse_csr(pem text) RETURNS @extschema@.ssl_csr_info
+    LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_parse_csr_text';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_parse_csr(pem text) IS 'Internal entry point of ssl_parse_csr (the same C function) for the extension''s own calls.';
 
 CREATE FUNCTION @extschema@.ssl_parse_csr(pem text) RETURNS @extschema@.ssl_csr_info
     LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
@@ -32,20 +44,20 @@ CREATE FUNCTION @extschema@.ssl_import_csr(pem text, tenant text DEFAULT NULL::t
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    parsed @extschema@.ssl_csr_info := @extschema@.ssl_parse_csr(pem);
+    parsed @extschema@.ssl_csr_info := netbox_ssl_internal.ssl_parse_csr(pem);
     new_id bigint;
     existing_id bigint;
 BEGIN
     IF pem IS NULL THEN
         RAISE EXCEPTION 'the certificate request argument must not be NULL' USING ERRCODE = '22004';
     END IF;
-    INSERT INTO @extschema@.ssl_csr (fingerprint_sha256, subject, common_name, sans, algorithm, key_size, spki_sha256,
+    INSERT INTO @extschema@.ssl_csr(fingerprint_sha256, subject, common_name, sans, algorithm, key_size, spki_sha256,
                                      signature_algorithm, signature_valid, pem, tenant, requested_by)
     VALUES (parsed.fingerprint_sha256, parsed.subject, parsed.common_name, parsed.sans, parsed.algorithm,
             parsed.key_size, parsed.spki_sha256, parsed.signature_algorithm, parsed.signature_valid,
             parsed.pem_content, ssl_import_csr.tenant,
             coalesce(ssl_import_csr.requested_by, nullif(current_setting('netbox_ssl.actor', true), ''),
-                     @extschema@.ssl_caller()))
+                     netbox_ssl_internal.ssl_caller()))
     ON CONFLICT (fingerprint_sha256) DO NOTHING
     RETURNING id INTO new_id;
     IF new_id IS NULL THEN

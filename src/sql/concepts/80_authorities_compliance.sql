@@ -2,7 +2,7 @@
 -- Built-in authorities and ACME issuer rules are seeded at the end of this
 -- file; pg_dump saves only user rows of those tables (see 10_tables.sql).
 
-CREATE FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) RETURNS record
+CREATE FUNCTION netbox_ssl_internal.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) RETURNS record
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET enable_seqscan TO 'on'
@@ -17,7 +17,16 @@ CREATE FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn tex
              LIMIT 1) AS r
 $_$;
 
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) IS 'Implementation of @extschema@.ssl_acme_provider_for for the extension''s own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) RETURNS record
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $_$ SELECT * FROM netbox_ssl_internal.ssl_acme_provider_for($1, $2) $_$;
+
 COMMENT ON FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) IS 'The ssl_acme_issuer rule for an issuer organization and CN: admin rules first, then rules naming both fields, then the lowest id. provider is NULL when no rule or an exception rule matched.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) FROM PUBLIC;
+GRANT ALL ON FUNCTION netbox_ssl_internal.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) TO netbox_ssl_reader;
 
 REVOKE ALL ON FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) TO netbox_ssl_reader;
@@ -32,7 +41,7 @@ BEGIN
     WITH wanted AS (
         SELECT c.id, m.provider
           FROM @extschema@.ssl_certificate AS c
-               CROSS JOIN LATERAL @extschema@.ssl_acme_provider_for(c.issuer_org, c.issuer_cn) AS m
+               CROSS JOIN LATERAL netbox_ssl_internal.ssl_acme_provider_for(c.issuer_org, c.issuer_cn) AS m
     )
     UPDATE @extschema@.ssl_certificate AS c
        SET acme_provider = w.provider, is_acme = w.provider IS NOT NULL
@@ -48,7 +57,7 @@ COMMENT ON FUNCTION @extschema@.ssl_detect_acme() IS 'Re-applies ssl_acme_issuer
 REVOKE ALL ON FUNCTION @extschema@.ssl_detect_acme() FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_detect_acme() TO netbox_ssl_operator;
 
-CREATE FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint DEFAULT NULL::bigint) RETURNS TABLE(authority_id bigint, source text)
+CREATE FUNCTION netbox_ssl_internal.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint DEFAULT NULL::bigint) RETURNS TABLE(authority_id bigint, source text)
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET enable_seqscan TO 'off'
@@ -90,7 +99,16 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) IS 'Implementation of @extschema@.ssl_find_authority for the extension''s own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint DEFAULT NULL::bigint) RETURNS TABLE(authority_id bigint, source text)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $_$ SELECT * FROM netbox_ssl_internal.ssl_find_authority($1, $2, $3) $_$;
+
 COMMENT ON FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) IS 'The authority for an issuer DN and authority key id, and how it was found (key_id or pattern); no row when none matches. exclude_id leaves one stored certificate out of the key-id match (the certificate itself). No side effects.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION netbox_ssl_internal.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) TO netbox_ssl_reader;
 
 REVOKE ALL ON FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint) TO netbox_ssl_reader;
@@ -103,7 +121,7 @@ DECLARE
     changed integer;
     total integer := 0;
 BEGIN
-    PERFORM set_config('netbox_ssl_authorities.matching', 'on', true);
+    PERFORM netbox_ssl_internal.ssl_internal_set('matching', 1);
     -- One set-based pass per level of a CA hierarchy: a pass can only use the
     -- links of CA certificates as they were before it.
     FOR pass IN 1..16 LOOP
@@ -111,7 +129,7 @@ BEGIN
            SET issuing_ca_id = m.authority_id, issuing_ca_source = m.source
           FROM (SELECT x.id, f.authority_id, f.source
                   FROM @extschema@.ssl_certificate x
-                  LEFT JOIN LATERAL @extschema@.ssl_find_authority(x.issuer, x.authority_key_id, x.id) f ON true
+                  LEFT JOIN LATERAL netbox_ssl_internal.ssl_find_authority(x.issuer, x.authority_key_id, x.id) f ON true
                  WHERE x.issuing_ca_source IS DISTINCT FROM 'manual') m
          WHERE c.id = m.id
            AND (c.issuing_ca_id, c.issuing_ca_source) IS DISTINCT FROM (m.authority_id, m.source);
@@ -119,7 +137,7 @@ BEGIN
         total := total + changed;
         EXIT WHEN changed = 0;
     END LOOP;
-    PERFORM set_config('netbox_ssl_authorities.matching', '', true);
+    PERFORM netbox_ssl_internal.ssl_internal_set('matching', NULL);
     RETURN total;
 END
 $$;
@@ -154,7 +172,7 @@ COMMENT ON FUNCTION @extschema@.ssl_renewal_instructions(id bigint) IS 'The cert
 REVOKE ALL ON FUNCTION @extschema@.ssl_renewal_instructions(id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_renewal_instructions(id bigint) TO netbox_ssl_reader;
 
-CREATE FUNCTION @extschema@.ssl_signature_hash(signature_algorithm text) RETURNS text
+CREATE FUNCTION netbox_ssl_internal.ssl_signature_hash(signature_algorithm text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
     SELECT CASE
@@ -176,6 +194,12 @@ CREATE FUNCTION @extschema@.ssl_signature_hash(signature_algorithm text) RETURNS
       FROM (SELECT pg_catalog.lower(signature_algorithm) AS s) AS n
 $$;
 
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_signature_hash(signature_algorithm text) IS 'Implementation of @extschema@.ssl_signature_hash for the extension''s own calls; internal.';
+
+CREATE FUNCTION @extschema@.ssl_signature_hash(signature_algorithm text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT netbox_ssl_internal.ssl_signature_hash($1) $_$;
+
 COMMENT ON FUNCTION @extschema@.ssl_signature_hash(signature_algorithm text) IS 'The hash inside a signature algorithm name (sha1WithRSAEncryption and ecdsa-with-SHA1 give sha1; RSA-SHA3-256 gives sha3-256), lower-case; NULL when the name carries none (EdDSA, RSASSA-PSS, unknown OIDs).';
 
 CREATE FUNCTION @extschema@.ssl_check_compliance(id bigint DEFAULT NULL::bigint) RETURNS TABLE(certificate_id bigint, policy text, policy_type text, result text, severity text, message text)
@@ -191,7 +215,8 @@ BEGIN
     RETURN QUERY
     WITH checked AS MATERIALIZED (
         SELECT c.id, c.tenant, c.algorithm, c.key_size, c.valid_from, c.valid_to, c.signature_algorithm,
-               c.sans, c.common_name, c.issuer, c.subject, c.spki_sha256, c.issuer_chain <> '' AS has_chain,
+               c.sans, c.common_name, c.issuer, c.subject, c.spki_sha256, (c.issuer_chain <> ''
+                AND netbox_ssl_internal.ssl_issuer_chain_check(c.issuer_chain, false) IS NULL) AS has_chain,
                c.chain_status = 'valid' AS chain_valid,
                CASE c.algorithm WHEN 'rsa' THEN 'RSA' WHEN 'ecdsa' THEN 'ECDSA' WHEN 'dsa' THEN 'DSA'
                                 WHEN 'ed25519' THEN 'Ed25519' WHEN 'ed448' THEN 'Ed448' ELSE 'unknown' END AS alg_name
@@ -208,7 +233,7 @@ BEGIN
     ), hashes AS MATERIALIZED (
         -- A handful of distinct names: the regular expressions run once per
         -- name (inlined, they ran once per certificate: 1 s per 10,000).
-        SELECT d.signature_algorithm, @extschema@.ssl_signature_hash(d.signature_algorithm) AS hash
+        SELECT d.signature_algorithm, netbox_ssl_internal.ssl_signature_hash(d.signature_algorithm) AS hash
           FROM (SELECT DISTINCT c.signature_algorithm FROM checked c) d
     ), res (cid, pid, pname, ptype, psev, failed, msg) AS (
         SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
@@ -349,7 +374,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_check_compliance(id bigint) IS 'Checks one certificate (any status; P0002 if it does not exist) or, with no id, every active certificate against every enabled policy that applies to its tenant; stores the latest result per certificate and policy, removes results that no longer apply (with no id: also those of certificates no longer active), and returns the results (unordered).';
+COMMENT ON FUNCTION @extschema@.ssl_check_compliance(id bigint) IS 'Checks one certificate (any status; P0002 if it does not exist) or, with no id, every active certificate against every enabled policy that applies to its tenant; stores the latest result per certificate and policy, removes results that no longer apply (with no id: also those of certificates no longer active), and returns the results (unordered). chain_required passes on a stored issuer_chain of decodable certificates, a valid stored chain validation, or a self-signed certificate.';
 
 REVOKE ALL ON FUNCTION @extschema@.ssl_check_compliance(id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_check_compliance(id bigint) TO netbox_ssl_operator;
