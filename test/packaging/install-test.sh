@@ -58,11 +58,13 @@ cp "$deb" "$root/tmp/"
 cp test/fixtures/janus-old.pem "$root/tmp/cert.pem"
 
 log "installing $(basename "$deb") with apt"
-chroot "$root" /bin/sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /tmp/$(basename "$deb")" \
+chroot "$root" /bin/sh -c "DEBIAN_FRONTEND=noninteractive apt-get -o Dpkg::Use-Pty=0 install -y -qq --no-install-recommends /tmp/$(basename "$deb")" \
     || { log "FAILED: apt could not install the package"; exit 1; }
-tools=$(chroot "$root" /bin/sh -c 'for t in cc gcc g++ c++ make pg_config clang; do command -v $t; done; ls /usr/lib/postgresql/*/lib/pgxs 2>/dev/null' || true)
+# (Debian's postgresql-NN ships a pg_config and the PGXS makefiles itself;
+# without a compiler, make and the server headers they build nothing.)
+tools=$(chroot "$root" /bin/sh -c 'for t in cc gcc g++ c++ clang make; do command -v $t; done; ls /usr/include/postgresql/*/server/postgres.h 2>/dev/null' || true)
 if [ -n "$tools" ]; then log "FAILED: the chroot has build tools: $tools"; exit 1; fi
-log "ok: no compiler, make, pg_config or PGXS in the chroot"
+log "ok: no compiler, make or server headers in the chroot"
 
 bin=/usr/lib/postgresql/$NN/bin
 chroot "$root" runuser -u postgres -- $bin/initdb -D /tmp/pgdata -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
