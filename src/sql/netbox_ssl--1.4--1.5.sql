@@ -509,5 +509,10 @@ COMMENT ON FUNCTION @extschema@.ssl_csr_guard() IS
 -- ===========================================================================
 -- Part H: hot standby (issue "Distribution": writers refuse at once)
 -- ===========================================================================
+-- No SQL object changes. ssl_import, ssl_renew and ssl_import_bundle refuse
+-- in their C entry points (RecoveryInProgress(), SQLSTATE 25006, one
+-- sentence naming the function and the primary); every SQL writer already
+-- stops at its first write or lock with PostgreSQL's own 25006 and nothing
+-- else happens first (test/standby/run.sh checks both on a real standby).
 
 -- (end of part H)
