@@ -245,6 +245,7 @@ else fail 1 "private key material found in the server log"; fi
 
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "duration: $SECONDS s"
 for l in "${version_lines[@]}"; do echo "$l"; done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
