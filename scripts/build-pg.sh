@@ -123,7 +123,7 @@ cd "$srcdir"
 # PGXS runs $(pgxsdir)/src/test/isolation/pg_isolation_regress (and pg_regress
 # from src/test/regress, which "make -C src install" already puts there).
 pgxs="$("$PREFIX/bin/pg_config" --pgxs)"
-pgxsdir="$(dirname "$(dirname "$pgxs")")"
+pgxsdir="$(dirname "$(dirname "$(dirname "$pgxs")")")"
 install -d "$pgxsdir/src/test/isolation"
 install -m 755 src/test/isolation/pg_isolation_regress src/test/isolation/isolationtester \
     "$pgxsdir/src/test/isolation/"

@@ -35,9 +35,11 @@ run_installcheck() {
     local log="$1"; shift
     rm -rf results regression.diffs regression.out test/isolation/results test/isolation/regression.*
     make installcheck "$@" >"$log" 2>&1
-    grep -E '^(test |     )\S+ +\.\.\. ' "$log"
-    n_ok=$(grep -cE '^(test |     )\S+ +\.\.\. ok' "$log")
-    n_bad=$(grep -cE '^(test |     )\S+ +\.\.\. FAILED' "$log")
+    # pg_regress 15 prints "test name ... ok"; 16 and later print TAP lines
+    # ("ok 1 - name", "not ok 2 - name").
+    grep -E '^(test |     )\S+ +\.\.\. |^(not )?ok [0-9]+ ' "$log"
+    n_ok=$(grep -cE '^(test |     )\S+ +\.\.\. ok|^ok [0-9]+ ' "$log")
+    n_bad=$(grep -cE '^(test |     )\S+ +\.\.\. FAILED|^not ok [0-9]+ |^Bail out!' "$log")
 }
 
 section "unit tests (GoogleTest, ASan + UBSan)"
