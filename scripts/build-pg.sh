@@ -87,6 +87,9 @@ rm -rf "$work"; mkdir -p "$work"
 upstream() { local v="${1%-*}"; echo "${v#*:}"; }
 if (cd "$work" && apt-get source --download-only -qq "postgresql-$NN=$version" >"$work/source.log" 2>&1); then
     orig="$(ls "$work"/postgresql-"$NN"_*.orig.tar.* | head -1)"
+elif cached="$(newest_cached)" && [ -n "$cached" ]; then
+    log "the mirror does not serve postgresql-$NN $version yet; using the cached build $cached"
+    rm -rf "$work"; ln -sfn "$cached" "$LINK"; echo "$LINK"; exit 0
 elif [ -n "$FALLBACK_VERSION" ]; then
     log "the mirror does not serve postgresql-$NN $version yet; using $FALLBACK_VERSION"
     version="$FALLBACK_VERSION"
