@@ -117,11 +117,11 @@ srcdir="$(find "$work" -mindepth 1 -maxdepth 1 -type d -name "postgresql-$NN*" |
 cd "$srcdir"
 {
     ./configure --prefix="$PREFIX" --without-icu --without-readline --without-zlib \
-        --without-llvm --disable-nls CFLAGS="-O2"
-    make -j"$JOBS" -C src all
-    make -C src install
-    make -C config install
-    make -C src/test/isolation all
+        --without-llvm --disable-nls CFLAGS="-O2" \
+    && make -j"$JOBS" -C src all \
+    && make -C src install \
+    && make -C config install \
+    && make -j"$JOBS" -C src/test/isolation all
 } >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2; exit 1; }
 # PGXS runs $(pgxsdir)/src/test/isolation/pg_isolation_regress (and pg_regress
 # from src/test/regress, which "make -C src install" already puts there).
