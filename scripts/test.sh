@@ -202,7 +202,7 @@ for v in ${NETBOX_SSL_OTHER_PG:-17 18}; do
         tail -20 "build/pg$v-build.log"; fail 1 "PostgreSQL $v build (build/pg$v-build.log)"
         version_lines+=("pg$v: 0 passed, 1 failed"); continue
     fi
-    grep -E '^build-pg.sh: PostgreSQL' "build/pg$v-build.log" | tail -1
+    grep '^build-pg.sh: ' "build/pg$v-build.log" | tail -1
     pgc="/opt/pg$v/bin/pg_config"
     tree="build/pg$v/src"
     rm -rf "build/pg$v"; mkdir -p "$tree"
