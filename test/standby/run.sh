@@ -35,6 +35,7 @@ SELECT ssl_trust_anchor_load(pg_read_file('$PWD/$F/chain/root.pem'), 'test');
 SELECT ssl_import_csr(pg_read_file('$PWD/$F/csr/rsa-san.csr.pem'));
 SELECT ssl_outbox_subscribe('standby-test');
 SELECT ssl_expiry_scan();
+CREATE ROLE standby_reader IN ROLE netbox_ssl_reader;
 SQL
 
 # --- the standby --------------------------------------------------------
@@ -76,6 +77,7 @@ reads=(
     "SELECT * FROM ssl_expiring('10 years')"
     "SELECT status, depth FROM ssl_validate_chain(2, at => clock_timestamp())"
     "SELECT status FROM ssl_validate_chain(2, hostname => 'leaf.example.com')"
+    "SET ROLE standby_reader; SELECT status, depth FROM ssl_validate_chain(2)"
 )
 n_reads=0
 for q in "${reads[@]}"; do
