@@ -72,3 +72,12 @@ netbox_ssl--$(EXTVERSION).sql: $(CONCEPT_SQL) netbox_ssl.control Makefile
 	    '\echo Use "CREATE EXTENSION netbox_ssl" to load this file. \quit'; \
 	  for f in $(CONCEPT_SQL); do printf '\n-- ==== %s ====\n\n' "$$f"; cat "$$f"; done; } >$@.tmp
 	mv $@.tmp $@
+
+# PGXN release: make dist -> build/netbox_ssl-<META.json version>.zip, made
+# with git archive from HEAD (commit first), with a netbox_ssl-<version>/ prefix.
+DISTVERSION := $(shell sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' META.json | head -1)
+.PHONY: dist
+dist:
+	mkdir -p build
+	git archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ -o build/$(EXTENSION)-$(DISTVERSION).zip HEAD
+	@echo "build/$(EXTENSION)-$(DISTVERSION).zip"

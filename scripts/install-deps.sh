@@ -10,6 +10,8 @@ PACKAGES=(
     python3 python3-psycopg python3-cryptography
     clang-tidy cppcheck
     clang libclang-rt-14-dev
+    debhelper postgresql-server-dev-all debootstrap unzip   # Debian package, make dist
+    bison flex curl bzip2                                   # PostgreSQL 17/18 from source
 )
 
 missing=()

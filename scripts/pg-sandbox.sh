@@ -5,7 +5,9 @@
 # temporary directory, listens only on a Unix socket there, and is removed by
 # sandbox_stop. PGHOST/PGPORT/PGUSER/PGDATABASE are exported for psql.
 
-PG_BINDIR="$(pg_config --bindir)"
+# SANDBOX_BINDIR overrides the server binaries (e.g. /opt/pg17/bin for another
+# PostgreSQL version); by default they are those of the pg_config on PATH.
+PG_BINDIR="${SANDBOX_BINDIR:-$(pg_config --bindir)}"
 
 sandbox_start() {
     local owner=postgres

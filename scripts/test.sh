@@ -5,8 +5,14 @@
 #   3. pg_regress (sql/, expected/) and isolation tests (test/isolation/)
 #      against a throwaway cluster started as the postgres user;
 #   4. checks of that server's log: no crash, no private key material;
-#   plus static analysis of src/, a 60 s libFuzzer run per target, the Janus
-#   load test (pgbench, scripts/loadtest.sh LOAD_MODE=janus), the Python
+#   5. the same pg_regress + isolation suite (and the hot-standby test) on
+#      PostgreSQL 17 and 18, built from Debian's source packages by
+#      scripts/build-pg.sh (cached by version); one "pgNN:" line per version;
+#   6. META.json, make dist, and the Debian package installed into a minimal
+#      chroot without build tools;
+#   plus static analysis of src/, a deterministic libFuzzer run per target
+#   (scripts/fuzz.sh --ci), the schema-identity test, the Janus load test
+#   (pgbench, scripts/loadtest.sh LOAD_MODE=janus), the Python
 #   application example, the outbox listener/worker/pg_cron tests, and a
 #   pg_dump/restore round trip.
 # Installs missing Debian packages first. Needs root (re-runs itself with sudo).
@@ -16,6 +22,14 @@ if [ "$(id -u)" -ne 0 ]; then exec sudo -E bash "$0" "$@"; fi
 
 scripts/install-deps.sh || exit 1
 mkdir -p build
+rm -f build/pg-build-failed
+# PostgreSQL 17 and 18 for the per-version section: built now, niced, in the
+# background (they take the core the single-process sections leave idle);
+# with a warm cache (/var/cache/netbox_ssl) this takes seconds.
+( for v in ${NETBOX_SSL_OTHER_PG:-17 18}; do
+      nice -n 19 bash scripts/build-pg.sh "$v" >"build/pg$v-build.log" 2>&1 || echo "$v" >>build/pg-build-failed
+  done ) &
+pg_build_pid=$!
 export PATH="$(pg_config --bindir):$PATH"
 
 passed=0
@@ -24,6 +38,19 @@ failures=()
 pass() { passed=$((passed + $1)); }
 fail() { failed=$((failed + $1)); failures+=("$2"); }
 section() { printf '\n=== %s ===\n' "$1"; }
+version_lines=()  # "pgNN: N passed, N failed", printed before the total
+# pg_regress + isolation (the Makefile's lists) against the running server;
+# extra arguments go to make (e.g. PG_CONFIG=...). Sets n_ok and n_bad.
+run_installcheck() {
+    local log="$1"; shift
+    rm -rf results regression.diffs regression.out test/isolation/results test/isolation/regression.*
+    make installcheck "$@" >"$log" 2>&1
+    # pg_regress 15 prints "test name ... ok"; 16 and later print TAP lines
+    # ("ok 1 - name", "not ok 2 - name").
+    grep -E '^(test |     )\S+ +\.\.\. |^(not )?ok [0-9]+ ' "$log"
+    n_ok=$(grep -cE '^(test |     )\S+ +\.\.\. ok|^ok [0-9]+ ' "$log")
+    n_bad=$(grep -cE '^(test |     )\S+ +\.\.\. FAILED|^not ok [0-9]+ |^Bail out!' "$log")
+}
 
 section "unit tests (GoogleTest, ASan + UBSan)"
 if cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DNETBOX_SSL_SANITIZE=ON >build/cmake.log 2>&1 \
@@ -75,12 +102,9 @@ if ! sandbox_start; then
     fail 1 "start throwaway PostgreSQL"
     echo; echo "$passed passed, $failed failed"; exit 1
 fi
-rm -rf results regression.diffs regression.out test/isolation/results test/isolation/regression.*
-make installcheck >build/installcheck.log 2>&1
-grep -E '^(test |     )\S+ +\.\.\. ' build/installcheck.log
-n_ok=$(grep -cE '^(test |     )\S+ +\.\.\. ok' build/installcheck.log)
-n_bad=$(grep -cE '^(test |     )\S+ +\.\.\. FAILED' build/installcheck.log)
+run_installcheck build/installcheck.log
 pass "$n_ok"
+version_lines+=("pg$(pg_config --version | sed 's/^PostgreSQL \([0-9]*\).*/\1/'): $n_ok passed, $n_bad failed")
 if [ "$n_bad" -gt 0 ]; then
     fail "$n_bad" "pg_regress/isolation (see regression.diffs, test/isolation/regression.diffs)"
     cat regression.diffs test/isolation/regression.diffs 2>/dev/null | head -60
@@ -150,6 +174,85 @@ fi
 section "dump and restore"
 if bash test/dump_restore.sh; then pass 1; else fail 1 "pg_dump / restore (test/dump_restore.sh)"; fi
 
+section "hot standby (test/standby/run.sh: pg_basebackup -R, reads answer, writers 25006)"
+if SANDBOX_PORT=$((${SANDBOX_PORT:-54329} + 10)) bash test/standby/run.sh >build/standby.log 2>&1; then
+    tail -1 build/standby.log; pass 1
+else
+    tail -40 build/standby.log; fail 1 "hot standby (test/standby/run.sh, see build/standby.log)"
+fi
+
+section "PGXN: LICENSE, META.json (test/packaging/check-meta.py) and make dist"
+if /usr/bin/python3 test/packaging/check-meta.py && make -s dist >build/dist.log 2>&1 \
+   && unzip -l "$(tail -1 build/dist.log)" >build/dist-list.log \
+   && grep -qE ' netbox_ssl-[0-9.]+/META\.json$' build/dist-list.log; then
+    echo "ok: $(tail -1 build/dist.log), $(tail -1 build/dist-list.log | awk '{print $2}') files"
+    pass 1
+else
+    cat build/dist.log; fail 1 "META.json / make dist"
+fi
+
+section "Debian package (dpkg-buildpackage, then apt install into a minimal chroot without build tools)"
+if bash test/packaging/build-deb.sh >build/deb.log 2>&1; then
+    tail -1 build/deb.log; pass 1
+    for deb in build/deb/postgresql-*-netbox-ssl_*.deb; do
+        if bash test/packaging/install-test.sh "$deb" >build/deb_install.log 2>&1; then
+            tail -1 build/deb_install.log; pass 1
+        else
+            tail -30 build/deb_install.log; fail 1 "package install test ($deb, see build/deb_install.log)"
+        fi
+    done
+else
+    tail -30 build/deb.log; fail 1 "dpkg-buildpackage (test/packaging/build-deb.sh, see build/deb.log)"
+fi
+
+section "other PostgreSQL versions (scripts/build-pg.sh, cached in /var/cache/netbox_ssl): pg_regress, isolation, standby"
+# Each version: its own copy of the tree (build/pgNN/src), its own build
+# and install (make PG_CONFIG=/opt/pgNN/bin/pg_config), its own throwaway
+# cluster with that version's binaries.
+for v in ${NETBOX_SSL_OTHER_PG:-17 18}; do
+    echo "--- PostgreSQL $v"
+    if [ -n "${pg_build_pid:-}" ]; then wait "$pg_build_pid"; pg_build_pid=; fi
+    if grep -qx "$v" build/pg-build-failed 2>/dev/null || [ ! -x "/opt/pg$v/bin/pg_config" ]; then
+        tail -20 "build/pg$v-build.log"; fail 1 "PostgreSQL $v build (build/pg$v-build.log)"
+        version_lines+=("pg$v: 0 passed, 1 failed"); continue
+    fi
+    grep '^build-pg.sh: ' "build/pg$v-build.log" | tail -1
+    pgc="/opt/pg$v/bin/pg_config"
+    tree="build/pg$v/src"
+    rm -rf "build/pg$v"; mkdir -p "$tree"
+    tar --exclude=./.git --exclude=./build --exclude='./build-*' --exclude=./results --exclude='*.o' --exclude='*.so' \
+        --exclude='*.bc' --exclude='./netbox_ssl--*.sql' --exclude=./test/isolation/results -cf - . | tar -C "$tree" -xf -
+    if ! (make -C "$tree" -s PG_CONFIG="$pgc" && make -C "$tree" -s PG_CONFIG="$pgc" install) >"build/pg$v-make.log" 2>&1; then
+        tail -30 "build/pg$v-make.log"; fail 1 "extension build for PostgreSQL $v (build/pg$v-make.log)"
+        version_lines+=("pg$v: 0 passed, 1 failed"); continue
+    fi
+    # A subshell: its own sandbox and PG* variables; the main server stays up.
+    counts=$(
+        cd "$tree" || exit 1
+        base_port=${SANDBOX_PORT:-54329}
+        export SANDBOX_BINDIR="/opt/pg$v/bin" SANDBOX_PORT=$((base_port + v - 10))
+        SANDBOX_DIR=
+        # shellcheck source=scripts/pg-sandbox.sh
+        source scripts/pg-sandbox.sh
+        trap sandbox_stop EXIT
+        sandbox_start >&2 || { echo "0 1"; exit 0; }
+        run_installcheck "../installcheck.log" PG_CONFIG="$pgc" >&2
+        if [ "$n_bad" -gt 0 ]; then cat regression.diffs test/isolation/regression.diffs 2>/dev/null | head -60 >&2; fi
+        [ $((n_ok + n_bad)) -eq 0 ] && { tail -20 ../installcheck.log >&2; n_bad=1; }
+        sandbox_stop
+        if SANDBOX_PORT=$((base_port + 12 + 2 * (v - 17))) bash test/standby/run.sh >../standby.log 2>&1; then
+            tail -1 ../standby.log >&2; n_ok=$((n_ok + 1))
+        else
+            tail -30 ../standby.log >&2; n_bad=$((n_bad + 1))
+        fi
+        echo "$n_ok $n_bad"
+    )
+    read -r v_ok v_bad <<<"${counts:-0 1}"
+    pass "$v_ok"
+    [ "$v_bad" -gt 0 ] && fail "$v_bad" "PostgreSQL $v (see build/pg$v/)"
+    version_lines+=("pg$v: $v_ok passed, $v_bad failed")
+done
+
 section "server log checks"
 cp "$SANDBOX_LOG" build/server.log
 if grep -E 'terminated by signal|was terminated|PANIC|server process .* exited with exit code [^0]' build/server.log; then
@@ -179,5 +282,7 @@ else fail 1 "private key material found in the server log"; fi
 
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "duration: $SECONDS s"
+for l in "${version_lines[@]}"; do echo "$l"; done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

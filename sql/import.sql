@@ -88,7 +88,12 @@ SELECT pg_describe_object(d.classid, d.objid, 0) AS uncommented_object
  WHERE d.refclassid = 'pg_extension'::regclass
    AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'netbox_ssl')
    AND d.deptype = 'e'
-   AND obj_description(d.objid, d.classid::regclass::text) IS NULL;
+   AND obj_description(d.objid, d.classid::regclass::text) IS NULL
+   -- PostgreSQL 17+ also records the implicit row and array types of the
+   -- extension's tables and views as members; they have no comment of their own.
+   AND NOT EXISTS (SELECT 1 FROM pg_type t LEFT JOIN pg_class r ON r.oid = t.typrelid
+                    WHERE d.classid = 'pg_type'::regclass AND t.oid = d.objid
+                      AND (t.typcategory = 'A' OR r.relkind IN ('r', 'v', 'm', 'p', 'f')));
 SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
  WHERE c.relname IN ('ssl_certificate', 'ssl_assignment', 'ssl_lifecycle_event')
    AND a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL;

@@ -22,6 +22,7 @@
 
 #include "pg/adapter.hpp"
 #include "pg/core_call.hpp"
+#include "pg/standby.hpp"
 
 #include <cstring>
 #include <new>
@@ -149,6 +150,7 @@ bool id_contains(const IdSet* set, int64 id) {
 }
 
 Datum import_bundle(FunctionCallInfo fcinfo, InputForm form) {
+    refuse_on_standby("ssl_import_bundle");
     if (PG_ARGISNULL(0)) {
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the bundle argument must not be NULL"), errhidestmt(true)));
     }

@@ -6,6 +6,7 @@
 // commit: everything happens in the caller's transaction, savepoint or
 // trigger, and any error leaves nothing behind.
 #include "pg/adapter.hpp"
+#include "pg/standby.hpp"
 
 #include <initializer_list>
 
@@ -165,6 +166,7 @@ text* optional_text_arg(FunctionCallInfo fcinfo, int argno) {
 }
 
 Datum import_common(FunctionCallInfo fcinfo, InputForm form) {
+    refuse_on_standby("ssl_import");
     FlatCert cert;
     read_certificate_arg(fcinfo, 0, form, &cert);
     text* key_location = optional_text_arg(fcinfo, 1);
@@ -192,6 +194,7 @@ bool same_name_ignoring_case(text* a, const char* b) {
 }
 
 Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
+    refuse_on_standby("ssl_renew");
     if (PG_ARGISNULL(0)) {
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("old_id must not be NULL"),
                         errhidestmt(true)));  // the statement carries the certificate

@@ -1427,6 +1427,11 @@ GRANT EXECUTE ON FUNCTION @extschema@.ssl_netbox_fields(text), @extschema@.ssl_n
 -- ===========================================================================
 -- Part H: hot standby (issue "Distribution": writers refuse at once)
 -- ===========================================================================
+-- No SQL object changes. ssl_import, ssl_renew and ssl_import_bundle refuse
+-- in their C entry points (RecoveryInProgress(), SQLSTATE 25006, one
+-- sentence naming the function and the primary); every SQL writer already
+-- stops at its first write or lock with PostgreSQL's own 25006 and nothing
+-- else happens first (test/standby/run.sh checks both on a real standby).
 
 -- (end of part H)
 
