@@ -38,7 +38,7 @@ REGRESS += sec_outbox
 
 REGRESS += sec_history
 
-REGRESS += sec_chain sec_keylog
+REGRESS += sec_chain sec_keylog sec_schema
 
 REGRESS += netbox_format
 
