@@ -94,6 +94,20 @@ COMMENT ON COLUMN @extschema@.ssl_netbox_unlinked.netbox_certificate_id IS 'The 
 COMMENT ON COLUMN @extschema@.ssl_netbox_unlinked.unlinked_at IS 'When it was unlinked.';
 COMMENT ON COLUMN @extschema@.ssl_netbox_unlinked.reason IS 'Why, e.g. deleted in NetBox.';
 
+-- A NetBox row being imported, for the duration of the import inside its
+-- own trigger: lets our insert trigger link that row instead of creating
+-- one (its fingerprint text may differ, e.g. empty or lower case). Rows
+-- never outlive the statement, so other sessions never see one.
+CREATE UNLOGGED TABLE @extschema@.ssl_netbox_importing (
+    fingerprint_sha256    text PRIMARY KEY,
+    netbox_certificate_id bigint NOT NULL
+);
+COMMENT ON TABLE @extschema@.ssl_netbox_importing IS
+    'Internal (NetBox bridge): the NetBox row whose PEM is being imported right now (empty outside that moment).';
+COMMENT ON COLUMN @extschema@.ssl_netbox_importing.fingerprint_sha256 IS 'Fingerprint of the certificate being imported.';
+COMMENT ON COLUMN @extschema@.ssl_netbox_importing.netbox_certificate_id IS 'The NetBox row it comes from.';
+REVOKE ALL ON @extschema@.ssl_netbox_importing FROM PUBLIC;
+
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_netbox_bridge', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_netbox_link', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_netbox_unlinked', '');
@@ -191,15 +205,15 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_content_type(name, text) IS
 
 -- The NetBox object's name (as the plugin prints it in its events), NULL if it does not exist.
 CREATE FUNCTION @extschema@.ssl_netbox_object_name(plugin_schema name, object_type text, object_id bigint,
-                                                   OUT found boolean, OUT name text)
+                                                   OUT present boolean, OUT name text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     EXECUTE format('SELECT true, name::text FROM %I.%I WHERE id = $1', plugin_schema,
                    CASE object_type WHEN 'dcim.device' THEN 'dcim_device'
                                     WHEN 'ipam.service' THEN 'ipam_service'
                                     ELSE 'virtualization_virtualmachine' END)
-       INTO found, name USING object_id;
-    found := coalesce(found, false);
+       INTO present, name USING object_id;
+    present := coalesce(present, false);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.ssl_netbox_object_name(name, text, bigint) IS
@@ -294,7 +308,9 @@ BEGIN
                   HINT = format('Certificate %s of the inventory is NetBox certificate %s; use that row.', ours, other);
     END IF;
     IF ours IS NULL THEN
+        INSERT INTO @extschema@.ssl_netbox_importing VALUES (fp, netbox_certificate_id);
         ours := @extschema@.ssl_import(pem, nullif(p.private_key_location, ''), p.tenant);
+        DELETE FROM @extschema@.ssl_netbox_importing i WHERE i.fingerprint_sha256 = fp;
         imported := true;
     END IF;
     INSERT INTO @extschema@.ssl_netbox_link (netbox_certificate_id, certificate_id)
@@ -467,7 +483,8 @@ BEGIN
         BEGIN
             PERFORM @extschema@.ssl_netbox_renew_onto(ours, successor);
         EXCEPTION WHEN object_not_in_prerequisite_state THEN
-            RAISE EXCEPTION 'NetBox certificate % cannot be renewed: %', NEW.id, SQLERRM USING ERRCODE = '55000';
+            RAISE EXCEPTION 'NetBox certificate % cannot be replaced by NetBox certificate %', NEW.id, NEW.replaced_by_id
+                USING ERRCODE = '55000', DETAIL = format('Inventory: %s.', SQLERRM);
         END;
         -- Complete the transfer as a move: what NetBox copied stays only on
         -- the successor (ours already removed the copies, which removed
@@ -494,8 +511,8 @@ BEGIN
     BEGIN
         UPDATE @extschema@.ssl_certificate c SET status = NEW.status WHERE c.id = ours;
     EXCEPTION WHEN object_not_in_prerequisite_state OR check_violation THEN
-        RAISE EXCEPTION 'NetBox certificate % cannot change status from % to %: %', NEW.id, OLD.status, NEW.status, SQLERRM
-            USING ERRCODE = '55000',
+        RAISE EXCEPTION 'NetBox certificate % cannot change status from % to %', NEW.id, OLD.status, NEW.status
+            USING ERRCODE = '55000', DETAIL = format('Inventory: %s.', SQLERRM),
                   HINT = 'Allowed: pending to active, expired or revoked; active to expired, replaced (by Renew & Transfer) or revoked; expired to replaced, revoked or archived; replaced to archived; revoked to archived.';
     END;
     RETURN NULL;
@@ -651,8 +668,12 @@ BEGIN
     FOR r IN SELECT n.id, n.fingerprint_sha256 FROM new_rows n
               WHERE NOT EXISTS (SELECT 1 FROM @extschema@.ssl_netbox_link l WHERE l.certificate_id = n.id)
               ORDER BY n.id LOOP
-        EXECUTE format('SELECT id FROM %I.netbox_ssl_certificate WHERE fingerprint_sha256 = $1', s)
-           INTO pid USING r.fingerprint_sha256;
+        SELECT i.netbox_certificate_id INTO pid FROM @extschema@.ssl_netbox_importing i
+         WHERE i.fingerprint_sha256 = r.fingerprint_sha256;
+        IF pid IS NULL THEN
+            EXECUTE format('SELECT id FROM %I.netbox_ssl_certificate WHERE fingerprint_sha256 = $1', s)
+               INTO pid USING r.fingerprint_sha256;
+        END IF;
         IF pid IS NULL THEN
             PERFORM @extschema@.ssl_netbox_push_certificate(s, r.id);
         ELSE
@@ -724,6 +745,7 @@ DECLARE
     ct integer;
     obj record;
     done boolean;
+    n bigint;
 BEGIN
     IF s IS NULL THEN
         RETURN NULL;
@@ -760,7 +782,8 @@ BEGIN
                     EXECUTE format('UPDATE %I.netbox_ssl_certificateassignment SET certificate_id = $4, last_updated = now()'
                                    ' WHERE certificate_id = $1 AND assigned_object_type_id = $2 AND assigned_object_id = $3', s)
                       USING r.pid, ct, r.object_id, r.new_pid;
-                    IF NOT FOUND THEN
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                    IF n = 0 THEN
                         CONTINUE;
                     END IF;
                     EXECUTE format('UPDATE %I.netbox_ssl_certificate SET last_updated = now() WHERE id = ANY ($1)', s)
@@ -775,7 +798,8 @@ BEGIN
             EXECUTE format('DELETE FROM %I.netbox_ssl_certificateassignment WHERE certificate_id = $1'
                            ' AND assigned_object_type_id = $2 AND assigned_object_id = $3', s)
               USING r.pid, ct, r.object_id;
-            IF FOUND THEN
+            GET DIAGNOSTICS n = ROW_COUNT;
+            IF n > 0 THEN
                 EXECUTE format('UPDATE %I.netbox_ssl_certificate SET last_updated = now() WHERE id = $1', s) USING r.pid;
                 PERFORM @extschema@.ssl_netbox_plugin_event(s, r.pid, 'assignment_removed',
                             format('Removed from %s: %s', split_part(r.object_type, '.', 2), coalesce(obj.name, 'None')));
@@ -806,7 +830,7 @@ BEGIN
                 CONTINUE;   -- NetBox has it (the change came from NetBox, or a move above)
             END IF;
             obj := @extschema@.ssl_netbox_object_name(s, r.object_type, r.object_id);
-            IF NOT obj.found THEN
+            IF NOT obj.present THEN
                 RAISE EXCEPTION 'NetBox has no % with id %', r.object_type, r.object_id
                     USING ERRCODE = '23503',
                           HINT = 'Certificates linked to NetBox can only be assigned to objects that exist in NetBox.';

@@ -1,6 +1,5 @@
--- Replay: adding an assignment in the UI (reference §5.2), one atomic block.
+-- Replay: adding an assignment in the UI (reference §5.2), one atomic block: run it inside BEGIN ... COMMIT.
 -- Input: :cert (plugin certificate id), :model (device, service, virtualmachine), :obj.
-BEGIN;
 SELECT id AS ct FROM django_content_type
  WHERE model = :'model' AND model IN ('service', 'device', 'virtualmachine') \gset
 SELECT (1) AS dup FROM netbox_ssl_certificateassignment
@@ -12,4 +11,3 @@ UPDATE netbox_ssl_certificate SET last_updated = now() WHERE id = :cert;
 INSERT INTO netbox_ssl_certificatelifecycleevent (event_type, "timestamp", description, old_status,
     new_status, actor, certificate_id, related_certificate_id)
 VALUES ('assignment_added', now(), 'Assigned to ' || :'model' || ': ' || :obj, '', '', '', :cert, NULL);
-COMMIT;
