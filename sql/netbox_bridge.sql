@@ -275,7 +275,7 @@ RESET ROLE;
 SELECT c.id = :ra_id AS renew_a, p.common_name, p.serial_number = (SELECT serial_number FROM nb.nb_parse(c.pem_content)) AS serial,
        p.fingerprint_sha256 = c.fingerprint_sha256 AS same_fp, p.status, p.sans, p.key_size, p.algorithm,
        p.private_key_location, t.slug AS tenant, p.pem_content = rtrim(c.pem_content, E'\n') AS pem,
-       p.chain_status, p.acme_renewal_days, p.custom_field_data
+       p.issuer, p.chain_status, p.acme_renewal_days, p.custom_field_data
   FROM nb.netbox_ssl_certificate p JOIN ssl_netbox_link l ON l.netbox_certificate_id = p.id
   JOIN ssl_certificate c ON c.id = l.certificate_id LEFT JOIN nb.tenancy_tenant t ON t.id = p.tenant_id
  WHERE c.id IN (:ra_id, :expired_id) ORDER BY c.id;
@@ -381,7 +381,8 @@ SELECT ssl_netbox_detach();
 \set VERBOSITY default
 RESET ROLE;
 SELECT p.proname, p.prosecdef, p.proconfig, has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
-  FROM pg_proc p WHERE p.proname LIKE 'ssl\_netbox\_%' ORDER BY 1, pg_get_function_identity_arguments(p.oid);
+  FROM pg_proc p WHERE p.proname LIKE 'ssl\_netbox\_%' AND p.proname <> 'ssl_netbox_fields'
+ ORDER BY 1, pg_get_function_identity_arguments(p.oid);
 
 -- Teardown.
 SELECT ssl_netbox_detach();

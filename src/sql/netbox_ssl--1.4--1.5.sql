@@ -236,40 +236,21 @@ $$;
 COMMENT ON FUNCTION @extschema@.ssl_netbox_plugin_event(name, bigint, text, text, text, text, bigint) IS
     'Internal (NetBox bridge): writes one event into the plugin''s netbox_ssl_certificatelifecycleevent (actor = the calling role).';
 
--- The plugin's derived columns for one of our certificates: from
--- ssl_netbox_fields (the plugin's exact formats) when it is installed,
--- otherwise derived from our columns.
+-- The plugin's derived columns for one of our certificates, in the
+-- plugin's formats (ssl_netbox_fields, Part G, defined further down this
+-- script), from the stored PEM and chain.
 CREATE FUNCTION @extschema@.ssl_netbox_plugin_fields(certificate_id bigint,
     OUT common_name text, OUT serial_number text, OUT fingerprint_sha256 text, OUT issuer text,
-    OUT issuer_chain text, OUT valid_from timestamptz, OUT valid_to timestamptz, OUT sans text[],
-    OUT key_size integer, OUT algorithm text, OUT pem_content text)
+    OUT valid_from timestamptz, OUT valid_to timestamptz, OUT sans text[], OUT key_size integer,
+    OUT algorithm text, OUT pem_content text, OUT issuer_chain text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    c @extschema@.ssl_certificate;
-    hex text;
 BEGIN
-    SELECT * INTO c FROM @extschema@.ssl_certificate x WHERE x.id = certificate_id;
-    IF to_regprocedure('@extschema@.ssl_netbox_fields(text)') IS NOT NULL THEN
-        EXECUTE 'SELECT f.common_name, f.serial_number, f.fingerprint_sha256, f.issuer, f.issuer_chain,'
-                '       f.valid_from, f.valid_to, f.sans, f.key_size, f.algorithm, f.pem_content'
-                '  FROM @extschema@.ssl_netbox_fields($1) f'
-           INTO common_name, serial_number, fingerprint_sha256, issuer, issuer_chain, valid_from, valid_to,
-                sans, key_size, algorithm, pem_content
-          USING rtrim(c.pem_content, E'\n') || CASE WHEN c.issuer_chain <> '' THEN E'\n' || c.issuer_chain ELSE '' END;
-        RETURN;
-    END IF;
-    hex := ltrim(replace(c.serial_number, ':', ''), '0');
-    common_name := coalesce(c.common_name, 'Unknown');
-    serial_number := regexp_replace(CASE WHEN hex = '' THEN '0' ELSE hex END, '(..)(?=.)', '\1:', 'g');
-    fingerprint_sha256 := c.fingerprint_sha256;
-    issuer := c.issuer;
-    issuer_chain := rtrim(c.issuer_chain, E'\n');
-    valid_from := c.valid_from;
-    valid_to := c.valid_to;
-    sans := c.sans;
-    key_size := CASE WHEN c.algorithm IN ('rsa', 'ecdsa') THEN c.key_size END;
-    algorithm := CASE WHEN c.algorithm IN ('rsa', 'ecdsa', 'ed25519') THEN c.algorithm ELSE 'unknown' END;
-    pem_content := rtrim(c.pem_content, E'\n');
+    SELECT f.* INTO common_name, serial_number, fingerprint_sha256, issuer, valid_from, valid_to, sans,
+                    key_size, algorithm, pem_content, issuer_chain
+      FROM @extschema@.ssl_certificate c,
+           @extschema@.ssl_netbox_fields(rtrim(c.pem_content, E'\n')
+               || CASE WHEN c.issuer_chain <> '' THEN E'\n' || c.issuer_chain ELSE '' END) f
+     WHERE c.id = certificate_id;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.ssl_netbox_plugin_fields(bigint) IS
