@@ -357,12 +357,17 @@ RESET ROLE;
 SET ROLE nb_app;
 \set pem :rd
 \i test/netbox/ui_import.sql
-SELECT * FROM ssl_netbox_check();
 RESET ROLE;
+\set ed `cat test/fixtures/ed25519.pem`
+SELECT ssl_import(:'ed') AS ed_id \gset
+UPDATE ssl_certificate SET status = 'revoked' WHERE id = :rc_id;
+SELECT * FROM ssl_netbox_check();
 SET ROLE nb_bridge_admin;
 SELECT ssl_netbox_attach('nb') AS linked;
 RESET ROLE;
 SELECT * FROM ssl_netbox_check();
+SELECT p.common_name, p.algorithm, p.key_size, p.status FROM nb.netbox_ssl_certificate p
+  JOIN ssl_netbox_link l ON l.netbox_certificate_id = p.id WHERE l.certificate_id IN (:ed_id, :rc_id) ORDER BY p.id;
 
 -- A NetBox upgrade that renames a column the bridge uses: check names it.
 ALTER TABLE nb.netbox_ssl_certificate RENAME COLUMN pem_content TO pem;

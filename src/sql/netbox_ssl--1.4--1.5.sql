@@ -936,6 +936,20 @@ BEGIN
             cardinality(no_pem), array_to_string(no_pem[1:50], ', ') || CASE WHEN cardinality(no_pem) > 50 THEN ', …' ELSE '' END;
     END IF;
 
+    -- 1b. Our certificates without a NetBox twin (stored before the first
+    -- attach or while detached) get their plugin row; those deleted in
+    -- NetBox (ssl_netbox_unlinked) stay out.
+    FOR r IN SELECT c.id FROM @extschema@.ssl_certificate c
+              WHERE NOT EXISTS (SELECT 1 FROM @extschema@.ssl_netbox_link l WHERE l.certificate_id = c.id)
+                AND NOT EXISTS (SELECT 1 FROM @extschema@.ssl_netbox_unlinked u WHERE u.certificate_id = c.id)
+              ORDER BY c.id LOOP
+        BEGIN
+            PERFORM @extschema@.ssl_netbox_push_certificate(s, r.id);
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE 'ssl_netbox_attach: certificate % not written to NetBox: % (SQLSTATE %)', r.id, SQLERRM, SQLSTATE;
+        END;
+    END LOOP;
+
     -- 2. Their assignments, one statement (logged as assignment_added here).
     EXECUTE format('INSERT INTO @extschema@.ssl_assignment (certificate_id, object_type, object_id, is_primary, notes)'
                    ' SELECT l.certificate_id, ct.app_label || ''.'' || ct.model, a.assigned_object_id, a.is_primary, nullif(a.notes, '''')'
@@ -946,6 +960,25 @@ BEGIN
                    '  WHERE c.status NOT IN (''replaced'', ''revoked'', ''archived'')'
                    '  ORDER BY a.id'
                    ' ON CONFLICT (certificate_id, object_type, object_id) DO NOTHING', s);
+
+    -- 2b. Our assignments of linked certificates that NetBox lacks, for
+    -- NetBox objects that exist (others stay ours only; ssl_netbox_check
+    -- lists them).
+    EXECUTE format('INSERT INTO %1$I.netbox_ssl_certificateassignment (created, last_updated, custom_field_data,'
+                   '   assigned_object_id, is_primary, notes, assigned_object_type_id, certificate_id)'
+                   ' SELECT now(), now(), ''{}'', a.object_id, a.is_primary, coalesce(a.notes, ''''), ct.id, l.netbox_certificate_id'
+                   '   FROM @extschema@.ssl_assignment a'
+                   '   JOIN @extschema@.ssl_netbox_link l ON l.certificate_id = a.certificate_id'
+                   '   JOIN %1$I.django_content_type ct ON ct.app_label || ''.'' || ct.model = a.object_type'
+                   '  WHERE a.object_type IN (''dcim.device'', ''ipam.service'', ''virtualization.virtualmachine'')'
+                   '    AND CASE a.object_type'
+                   '          WHEN ''dcim.device'' THEN EXISTS (SELECT 1 FROM %1$I.dcim_device o WHERE o.id = a.object_id)'
+                   '          WHEN ''ipam.service'' THEN EXISTS (SELECT 1 FROM %1$I.ipam_service o WHERE o.id = a.object_id)'
+                   '          ELSE EXISTS (SELECT 1 FROM %1$I.virtualization_virtualmachine o WHERE o.id = a.object_id) END'
+                   '    AND NOT EXISTS (SELECT 1 FROM %1$I.netbox_ssl_certificateassignment b'
+                   '                     WHERE b.certificate_id = l.netbox_certificate_id AND b.assigned_object_type_id = ct.id'
+                   '                       AND b.assigned_object_id = a.object_id)'
+                   '  ORDER BY a.id', s);
 
     -- 3. Renewals NetBox recorded (old replaced, replaced_by set): recorded
     -- here as Janus renewals, oldest first; NetBox's leftover copies on the
@@ -970,10 +1003,16 @@ BEGIN
         END;
     END LOOP;
 
-    -- 4. Statuses of everything linked in this call.
-    FOR r IN SELECT l.netbox_certificate_id, l.certificate_id FROM @extschema@.ssl_netbox_link l
-              WHERE l.linked_at = now() ORDER BY l.netbox_certificate_id LOOP
-        PERFORM @extschema@.ssl_netbox_settle_status(s, r.netbox_certificate_id, r.certificate_id, true);
+    -- 4. Statuses that differ: of pairs linked in this call (NetBox's
+    -- 'active' takes our date-based status), then of older pairs that
+    -- drifted while detached (NetBox's status where our state machine
+    -- allows it, else ours).
+    FOR r IN EXECUTE format('SELECT l.netbox_certificate_id, l.certificate_id, l.linked_at = now() AS fresh'
+                            '  FROM @extschema@.ssl_netbox_link l'
+                            '  JOIN %I.netbox_ssl_certificate p ON p.id = l.netbox_certificate_id'
+                            '  JOIN @extschema@.ssl_certificate c ON c.id = l.certificate_id'
+                            ' WHERE p.status <> c.status ORDER BY l.netbox_certificate_id', s) LOOP
+        PERFORM @extschema@.ssl_netbox_settle_status(s, r.netbox_certificate_id, r.certificate_id, r.fresh);
     END LOOP;
 
     -- 5. From now on both sides follow each other.
@@ -999,7 +1038,7 @@ $$;
 REVOKE ALL ON FUNCTION @extschema@.ssl_netbox_attach(name) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.ssl_netbox_attach(name) TO netbox_ssl_admin;
 COMMENT ON FUNCTION @extschema@.ssl_netbox_attach(name) IS
-    'Connects the inventory to the NetBox SSL plugin''s tables in plugin_schema (42P01/42703 when a table or column the bridge uses is missing): links every plugin certificate with PEM content (imports it, or links the stored row with the same fingerprint), mirrors assignments, renewals and statuses, installs the bridge''s triggers on NetBox''s tables, and returns how many certificates it linked. Idempotent; progress NOTICEs every 10,000 certificates; rows without PEM are listed and stay unlinked.';
+    'Connects the inventory to the NetBox SSL plugin''s tables in plugin_schema (42P01/42703 when a table or column the bridge uses is missing): links every plugin certificate with PEM content (imports it, or links the stored row with the same fingerprint), writes our certificates NetBox lacks into NetBox, merges assignments both ways, records renewals, settles statuses, installs the bridge''s triggers on NetBox''s tables, and returns how many certificates it linked. Idempotent; progress NOTICEs every 10,000 certificates; rows without PEM are listed and stay unlinked.';
 
 CREATE FUNCTION @extschema@.ssl_netbox_detach() RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
