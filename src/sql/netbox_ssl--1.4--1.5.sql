@@ -46,6 +46,9 @@
 -- netbox_ssl_certificateassignment, netbox_ssl_certificatelifecycleevent in
 -- NetBox's database) and this inventory in step, in the same transaction,
 -- in both directions. See docs/netbox.md.
+-- Every function of the bridge runs with jit = off: callers such as
+-- ssl_import plan with enable_seqscan = off, which makes even a one-row
+-- lookup look expensive enough to be JIT-compiled (30 ms per statement).
 -- Loop rule: every trigger writes only what differs between the two sides
 -- (state comparison), so a change that arrives from one side finds the
 -- other side already equal when it comes back, and stops there. No setting
@@ -124,7 +127,7 @@ GRANT SELECT ON @extschema@.ssl_netbox_bridge, @extschema@.ssl_netbox_link, @ext
 -- The attached schema, or NULL: the one-row early exit of every trigger on
 -- this extension's tables.
 CREATE FUNCTION @extschema@.ssl_netbox_attached_schema() RETURNS name
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     SELECT b.plugin_schema FROM @extschema@.ssl_netbox_bridge b WHERE b.attached
 $$;
 COMMENT ON FUNCTION @extschema@.ssl_netbox_attached_schema() IS
@@ -134,7 +137,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_attached_schema() IS
 -- of NULL stands for the table itself.
 CREATE FUNCTION @extschema@.ssl_netbox_missing(plugin_schema name)
     RETURNS TABLE (table_name text, column_name text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     WITH need(t, c) AS (VALUES
         ('django_content_type', 'id'), ('django_content_type', 'app_label'), ('django_content_type', 'model'),
         ('tenancy_tenant', 'id'), ('tenancy_tenant', 'slug'),
@@ -185,7 +188,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_missing(name) IS
 
 -- The django_content_type id of an object type written app_label.model.
 CREATE FUNCTION @extschema@.ssl_netbox_content_type(plugin_schema name, object_type text) RETURNS integer
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     ct integer;
 BEGIN
@@ -206,7 +209,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_content_type(name, text) IS
 -- The NetBox object's name (as the plugin prints it in its events), NULL if it does not exist.
 CREATE FUNCTION @extschema@.ssl_netbox_object_name(plugin_schema name, object_type text, object_id bigint,
                                                    OUT present boolean, OUT name text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 BEGIN
     EXECUTE format('SELECT true, name::text FROM %I.%I WHERE id = $1', plugin_schema,
                    CASE object_type WHEN 'dcim.device' THEN 'dcim_device'
@@ -224,7 +227,7 @@ CREATE FUNCTION @extschema@.ssl_netbox_plugin_event(plugin_schema name, netbox_c
                                                     description text, old_status text DEFAULT '',
                                                     new_status text DEFAULT '', related bigint DEFAULT NULL)
     RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 BEGIN
     EXECUTE format('INSERT INTO %I.netbox_ssl_certificatelifecycleevent (event_type, "timestamp", description,'
                    ' old_status, new_status, actor, certificate_id, related_certificate_id)'
@@ -243,7 +246,7 @@ CREATE FUNCTION @extschema@.ssl_netbox_plugin_fields(certificate_id bigint,
     OUT common_name text, OUT serial_number text, OUT fingerprint_sha256 text, OUT issuer text,
     OUT valid_from timestamptz, OUT valid_to timestamptz, OUT sans text[], OUT key_size integer,
     OUT algorithm text, OUT pem_content text, OUT issuer_chain text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 BEGIN
     SELECT f.* INTO common_name, serial_number, fingerprint_sha256, issuer, valid_from, valid_to, sans,
                     key_size, algorithm, pem_content, issuer_chain
@@ -261,7 +264,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_plugin_fields(bigint) IS
 -- plugin row without PEM. reconcile: also settle the status (see docs).
 CREATE FUNCTION @extschema@.ssl_netbox_link_row(plugin_schema name, netbox_certificate_id bigint,
                                                 reconcile boolean DEFAULT true) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     p record;
     pem text;
@@ -312,7 +315,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_link_row(name, bigint, boolean) IS
 -- our state machine allows it, and otherwise the plugin takes ours.
 CREATE FUNCTION @extschema@.ssl_netbox_settle_status(plugin_schema name, netbox_certificate_id bigint,
                                                      certificate_id bigint, fresh boolean) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     p_status text;
     o_status text;
@@ -350,7 +353,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_settle_status(name, bigint, bigint, b
 -- not run. Assignments the successor already has (NetBox copied them) are
 -- removed from the old certificate instead of moved.
 CREATE FUNCTION @extschema@.ssl_netbox_renew_onto(old_id bigint, new_id bigint) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     o @extschema@.ssl_certificate;
     n_status text;
@@ -393,7 +396,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_renew_onto(bigint, bigint) IS
 -- A plugin certificate was deleted: unlink ours, archive it when our state
 -- machine allows (expired, replaced, revoked), keep its history.
 CREATE FUNCTION @extschema@.ssl_netbox_forget(netbox_certificate_id bigint, reason text) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     ours bigint;
 BEGIN
@@ -419,7 +422,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_forget(bigint, text) IS
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.ssl_netbox_on_plugin_certificate() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     s name := TG_TABLE_SCHEMA;
     ours bigint;
@@ -503,7 +506,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_on_plugin_certificate() IS
     'Trigger function (NetBox bridge, on netbox_ssl_certificate): imports or links new rows, mirrors status changes under the state machine, records Renew & Transfer as a Janus renewal and completes it as a move, unlinks and archives on delete.';
 
 CREATE FUNCTION @extschema@.ssl_netbox_on_plugin_assignment() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     s name := TG_TABLE_SCHEMA;
     old_cert bigint;
@@ -553,7 +556,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_on_plugin_assignment() IS
 -- A NetBox device, VM or service deleted: its assignments go on both sides
 -- (for a device or VM, those of its services too), with assignment_removed.
 CREATE FUNCTION @extschema@.ssl_netbox_on_object_delete() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     s name := TG_TABLE_SCHEMA;
     object_type text := TG_ARGV[0];
@@ -600,7 +603,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_on_object_delete() IS
 -- Creates the plugin row for one of our certificates, with the plugin's
 -- model defaults and its imported event; links it. Returns the plugin id.
 CREATE FUNCTION @extschema@.ssl_netbox_push_certificate(plugin_schema name, certificate_id bigint) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     c @extschema@.ssl_certificate;
     f record;
@@ -637,12 +640,13 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_push_certificate(name, bigint) IS
     'Internal (NetBox bridge): creates and links the NetBox SSL plugin row (plugin formats, model defaults, imported event) for one of our certificates.';
 
 CREATE FUNCTION @extschema@.ssl_netbox_on_certificate_insert() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
-    s name := @extschema@.ssl_netbox_attached_schema();
+    s name;
     r record;
     pid bigint;
 BEGIN
+    SELECT b.plugin_schema INTO s FROM @extschema@.ssl_netbox_bridge b WHERE b.attached;
     IF s IS NULL THEN
         RETURN NULL;
     END IF;
@@ -670,14 +674,15 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_on_certificate_insert() IS
     'Trigger function (NetBox bridge): while attached, every certificate stored here gets its NetBox SSL plugin row (or is linked to the one NetBox just inserted).';
 
 CREATE FUNCTION @extschema@.ssl_netbox_on_certificate_update() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
-    s name := @extschema@.ssl_netbox_attached_schema();
+    s name;
     r record;
     p_status text;
     p_successor bigint;
     want_successor bigint;
 BEGIN
+    SELECT b.plugin_schema INTO s FROM @extschema@.ssl_netbox_bridge b WHERE b.attached;
     IF s IS NULL THEN
         RETURN NULL;
     END IF;
@@ -719,112 +724,130 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_on_certificate_update() IS
     'Trigger function (NetBox bridge): while attached, status and successor changes of linked certificates are written to NetBox with the plugin''s events.';
 
 CREATE FUNCTION @extschema@.ssl_netbox_on_assignment_change() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
-    s name := @extschema@.ssl_netbox_attached_schema();
-    r record;
-    ct integer;
-    obj record;
-    done boolean;
-    n bigint;
+    s name;
+    bad record;
+    -- The rows of this statement on linked certificates, as NetBox sees
+    -- them: (old pid, new pid, content type, object, is_primary, notes,
+    -- object's name). Built per event: transition tables exist per event.
+    changes text;
 BEGIN
+    SELECT b.plugin_schema INTO s FROM @extschema@.ssl_netbox_bridge b WHERE b.attached;
     IF s IS NULL THEN
         RETURN NULL;
     END IF;
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        -- Removed (or moved away from) a linked certificate.
-        -- (transition tables exist per event: the query names only those that do)
-        FOR r IN EXECUTE
-            'SELECT o.object_type, o.object_id, lo.netbox_certificate_id AS pid, '
-            || CASE TG_OP WHEN 'UPDATE' THEN 'ln.netbox_certificate_id' ELSE 'NULL::bigint' END || ' AS new_pid'
-            || ' FROM old_rows o JOIN @extschema@.ssl_netbox_link lo ON lo.certificate_id = o.certificate_id'
-            || CASE TG_OP WHEN 'UPDATE' THEN
-                   ' JOIN new_rows n ON n.id = o.id'
-                   ' LEFT JOIN @extschema@.ssl_netbox_link ln ON ln.certificate_id = n.certificate_id'
-                   ' WHERE n.certificate_id <> o.certificate_id'
-                   ' OR (n.object_type, n.object_id) IS DISTINCT FROM (o.object_type, o.object_id)'
-               ELSE '' END
-            || ' ORDER BY o.id' LOOP
-            IF r.object_type NOT IN ('dcim.device', 'ipam.service', 'virtualization.virtualmachine') THEN
-                CONTINUE;
-            END IF;
-            ct := @extschema@.ssl_netbox_content_type(s, r.object_type);
-            obj := @extschema@.ssl_netbox_object_name(s, r.object_type, r.object_id);
-            IF r.new_pid IS NOT NULL THEN
-                -- A move between linked certificates (ssl_renew, ssl_revert_renewal).
-                EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.netbox_ssl_certificateassignment WHERE certificate_id = $1'
-                               ' AND assigned_object_type_id = $2 AND assigned_object_id = $3)', s)
-                   INTO done USING r.new_pid, ct, r.object_id;
-                IF done THEN
-                    EXECUTE format('DELETE FROM %I.netbox_ssl_certificateassignment WHERE certificate_id = $1'
-                                   ' AND assigned_object_type_id = $2 AND assigned_object_id = $3', s)
-                      USING r.pid, ct, r.object_id;
-                ELSE
-                    EXECUTE format('UPDATE %I.netbox_ssl_certificateassignment SET certificate_id = $4, last_updated = now()'
-                                   ' WHERE certificate_id = $1 AND assigned_object_type_id = $2 AND assigned_object_id = $3', s)
-                      USING r.pid, ct, r.object_id, r.new_pid;
-                    GET DIAGNOSTICS n = ROW_COUNT;
-                    IF n = 0 THEN
-                        CONTINUE;
-                    END IF;
-                    EXECUTE format('UPDATE %I.netbox_ssl_certificate SET last_updated = now() WHERE id = ANY ($1)', s)
-                      USING ARRAY[r.pid, r.new_pid];
-                    PERFORM @extschema@.ssl_netbox_plugin_event(s, r.new_pid, 'assignment_added',
-                                format('Assigned to %s: %s', split_part(r.object_type, '.', 2), coalesce(obj.name, 'None')));
-                    PERFORM @extschema@.ssl_netbox_plugin_event(s, r.pid, 'assignment_removed',
-                                format('Removed from %s: %s', split_part(r.object_type, '.', 2), coalesce(obj.name, 'None')));
-                END IF;
-                CONTINUE;
-            END IF;
-            EXECUTE format('DELETE FROM %I.netbox_ssl_certificateassignment WHERE certificate_id = $1'
-                           ' AND assigned_object_type_id = $2 AND assigned_object_id = $3', s)
-              USING r.pid, ct, r.object_id;
-            GET DIAGNOSTICS n = ROW_COUNT;
-            IF n > 0 THEN
-                EXECUTE format('UPDATE %I.netbox_ssl_certificate SET last_updated = now() WHERE id = $1', s) USING r.pid;
-                PERFORM @extschema@.ssl_netbox_plugin_event(s, r.pid, 'assignment_removed',
-                            format('Removed from %s: %s', split_part(r.object_type, '.', 2), coalesce(obj.name, 'None')));
-            END IF;
-        END LOOP;
+    changes := format($q$
+        SELECT lo.netbox_certificate_id AS old_pid, ln.netbox_certificate_id AS new_pid,
+               coalesce(n.object_type, o.object_type) AS object_type, coalesce(n.object_id, o.object_id) AS object_id,
+               n.is_primary, coalesce(n.notes, '') AS notes, ct.id AS ct,
+               coalesce(d.name::text, v.name::text, sv.name::text) AS object_name,
+               (d.id IS NOT NULL OR v.id IS NOT NULL OR sv.id IS NOT NULL) AS present, coalesce(n.id, o.id) AS id
+          FROM %2$s
+          LEFT JOIN @extschema@.ssl_netbox_link lo ON lo.certificate_id = o.certificate_id
+          LEFT JOIN @extschema@.ssl_netbox_link ln ON ln.certificate_id = n.certificate_id
+          LEFT JOIN %1$I.django_content_type ct
+                 ON ct.app_label = split_part(coalesce(n.object_type, o.object_type), '.', 1)
+                AND ct.model = split_part(coalesce(n.object_type, o.object_type), '.', 2)
+                AND coalesce(n.object_type, o.object_type) IN ('dcim.device', 'ipam.service', 'virtualization.virtualmachine')
+          LEFT JOIN %1$I.dcim_device d ON ct.model = 'device' AND d.id = coalesce(n.object_id, o.object_id)
+          LEFT JOIN %1$I.virtualization_virtualmachine v ON ct.model = 'virtualmachine' AND v.id = coalesce(n.object_id, o.object_id)
+          LEFT JOIN %1$I.ipam_service sv ON ct.model = 'service' AND sv.id = coalesce(n.object_id, o.object_id)
+         WHERE (lo.netbox_certificate_id IS NOT NULL OR ln.netbox_certificate_id IS NOT NULL)$q$,
+        s, CASE TG_OP WHEN 'INSERT' THEN '(SELECT NULL::bigint AS id, NULL::bigint AS certificate_id, NULL::text AS object_type,'
+                                          ' NULL::bigint AS object_id) o RIGHT JOIN new_rows n ON true'
+                      WHEN 'DELETE' THEN 'old_rows o LEFT JOIN (SELECT NULL::bigint AS id, NULL::bigint AS certificate_id,'
+                                          ' NULL::text AS object_type, NULL::bigint AS object_id, NULL::boolean AS is_primary,'
+                                          ' NULL::text AS notes) n ON false'
+                      ELSE 'old_rows o JOIN new_rows n ON n.id = o.id' END);
+    -- Added to (or moved onto) a linked certificate: NetBox must know the
+    -- type (22023) and the object (23503).
+    EXECUTE 'WITH changes AS (' || changes || ') SELECT c.object_type, c.object_id, c.ct, c.present FROM changes c'
+            ' WHERE c.new_pid IS NOT NULL AND c.old_pid IS DISTINCT FROM c.new_pid AND (c.ct IS NULL OR NOT c.present)'
+            ' ORDER BY c.id LIMIT 1' INTO bad;
+    IF bad.object_type IS NOT NULL THEN
+        IF bad.ct IS NULL THEN
+            PERFORM @extschema@.ssl_netbox_content_type(s, bad.object_type);   -- raises 22023
+        END IF;
+        RAISE EXCEPTION 'NetBox has no % with id %', bad.object_type, bad.object_id
+            USING ERRCODE = '23503',
+                  HINT = 'Certificates linked to NetBox can only be assigned to objects that exist in NetBox.';
     END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        FOR r IN EXECUTE
-            'SELECT n.object_type, n.object_id, n.is_primary, n.notes, ln.netbox_certificate_id AS pid, '
-            || CASE TG_OP WHEN 'UPDATE' THEN
-                   '(o.certificate_id = n.certificate_id AND (o.object_type, o.object_id) = (n.object_type, n.object_id))'
-               ELSE 'false' END || ' AS same_row'
-            || ' FROM new_rows n JOIN @extschema@.ssl_netbox_link ln ON ln.certificate_id = n.certificate_id'
-            || CASE TG_OP WHEN 'UPDATE' THEN ' JOIN old_rows o ON o.id = n.id' ELSE '' END
-            || ' ORDER BY n.id' LOOP
-            ct := @extschema@.ssl_netbox_content_type(s, r.object_type);   -- 22023
-            IF r.same_row THEN
-                EXECUTE format('UPDATE %I.netbox_ssl_certificateassignment SET is_primary = $4, notes = $5, last_updated = now()'
-                               ' WHERE certificate_id = $1 AND assigned_object_type_id = $2 AND assigned_object_id = $3'
-                               ' AND (is_primary, notes) IS DISTINCT FROM ($4, $5)', s)
-                  USING r.pid, ct, r.object_id, r.is_primary, coalesce(r.notes, '');
-                CONTINUE;
-            END IF;
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.netbox_ssl_certificateassignment WHERE certificate_id = $1'
-                           ' AND assigned_object_type_id = $2 AND assigned_object_id = $3)', s)
-               INTO done USING r.pid, ct, r.object_id;
-            IF done THEN
-                CONTINUE;   -- NetBox has it (the change came from NetBox, or a move above)
-            END IF;
-            obj := @extschema@.ssl_netbox_object_name(s, r.object_type, r.object_id);
-            IF NOT obj.present THEN
-                RAISE EXCEPTION 'NetBox has no % with id %', r.object_type, r.object_id
-                    USING ERRCODE = '23503',
-                          HINT = 'Certificates linked to NetBox can only be assigned to objects that exist in NetBox.';
-            END IF;
-            EXECUTE format('INSERT INTO %I.netbox_ssl_certificateassignment (created, last_updated, custom_field_data,'
-                           ' assigned_object_id, is_primary, notes, assigned_object_type_id, certificate_id)'
-                           ' VALUES (now(), now(), ''{}'', $3, $4, $5, $2, $1)', s)
-              USING r.pid, ct, r.object_id, r.is_primary, coalesce(r.notes, '');
-            EXECUTE format('UPDATE %I.netbox_ssl_certificate SET last_updated = now() WHERE id = $1', s) USING r.pid;
-            PERFORM @extschema@.ssl_netbox_plugin_event(s, r.pid, 'assignment_added',
-                        format('Assigned to %s: %s', split_part(r.object_type, '.', 2), coalesce(obj.name, 'None')));
-        END LOOP;
-    END IF;
+
+    -- NetBox's rows that go: removed here, or moved to a certificate that
+    -- NetBox already has them on (or that is not linked).
+    EXECUTE 'WITH changes AS (' || changes || '), ' || format($q$
+        gone AS (
+            DELETE FROM %1$I.netbox_ssl_certificateassignment a
+             USING changes c
+             WHERE c.old_pid IS NOT NULL AND c.ct IS NOT NULL AND c.old_pid IS DISTINCT FROM c.new_pid
+               AND a.certificate_id = c.old_pid AND a.assigned_object_type_id = c.ct AND a.assigned_object_id = c.object_id
+               AND (c.new_pid IS NULL OR EXISTS (SELECT 1 FROM %1$I.netbox_ssl_certificateassignment b
+                     WHERE b.certificate_id = c.new_pid AND b.assigned_object_type_id = c.ct
+                       AND b.assigned_object_id = c.object_id))
+         RETURNING a.certificate_id, c.object_type, c.object_name, c.id),
+        touched AS (
+            UPDATE %1$I.netbox_ssl_certificate x SET last_updated = now()
+             WHERE x.id IN (SELECT certificate_id FROM gone) RETURNING x.id)
+        INSERT INTO %1$I.netbox_ssl_certificatelifecycleevent (event_type, "timestamp", description, old_status,
+               new_status, actor, certificate_id, related_certificate_id)
+        SELECT 'assignment_removed', now(),
+               format('Removed from %%s: %%s', split_part(g.object_type, '.', 2), coalesce(g.object_name, 'None')),
+               '', '', left(@extschema@.ssl_caller(), 150), g.certificate_id, NULL
+          FROM gone g WHERE (SELECT count(*) FROM touched) >= 0 ORDER BY g.id$q$, s);
+
+    -- NetBox's rows that move between linked certificates (ssl_renew,
+    -- ssl_revert_renewal), and edits of is_primary / notes.
+    EXECUTE 'WITH changes AS (' || changes || '), ' || format($q$
+        moved AS (
+            UPDATE %1$I.netbox_ssl_certificateassignment a
+               SET certificate_id = c.new_pid, is_primary = c.is_primary, notes = c.notes, last_updated = now()
+              FROM changes c
+             WHERE c.old_pid IS NOT NULL AND c.new_pid IS NOT NULL AND c.ct IS NOT NULL
+               AND a.certificate_id = c.old_pid AND a.assigned_object_type_id = c.ct AND a.assigned_object_id = c.object_id
+               AND (a.certificate_id, a.is_primary, a.notes) IS DISTINCT FROM (c.new_pid, c.is_primary, c.notes)
+            RETURNING c.old_pid, c.new_pid, c.object_type, c.object_name, c.id),
+        touched AS (
+            UPDATE %1$I.netbox_ssl_certificate x SET last_updated = now()
+             WHERE x.id IN (SELECT old_pid FROM moved WHERE old_pid <> new_pid
+                            UNION SELECT new_pid FROM moved WHERE old_pid <> new_pid) RETURNING x.id)
+        INSERT INTO %1$I.netbox_ssl_certificatelifecycleevent (event_type, "timestamp", description, old_status,
+               new_status, actor, certificate_id, related_certificate_id)
+        SELECT e.event_type, now(), e.description, '', '', left(@extschema@.ssl_caller(), 150), e.certificate_id, NULL
+          FROM moved m
+          CROSS JOIN LATERAL (VALUES
+              (1, 'assignment_added', format('Assigned to %%s: %%s', split_part(m.object_type, '.', 2), coalesce(m.object_name, 'None')), m.new_pid),
+              (2, 'assignment_removed', format('Removed from %%s: %%s', split_part(m.object_type, '.', 2), coalesce(m.object_name, 'None')), m.old_pid))
+              e(k, event_type, description, certificate_id)
+         WHERE m.old_pid <> m.new_pid AND (SELECT count(*) FROM touched) >= 0
+         ORDER BY m.id, e.k$q$, s);
+
+    -- NetBox's rows that are new: added here, or moved here from a
+    -- certificate NetBox does not have them on.
+    EXECUTE 'WITH changes AS (' || changes || '), ' || format($q$
+        added AS (
+            INSERT INTO %1$I.netbox_ssl_certificateassignment (created, last_updated, custom_field_data,
+                   assigned_object_id, is_primary, notes, assigned_object_type_id, certificate_id)
+            SELECT now(), now(), '{}', c.object_id, c.is_primary, c.notes, c.ct, c.new_pid
+              FROM changes c
+             WHERE c.new_pid IS NOT NULL AND c.ct IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM %1$I.netbox_ssl_certificateassignment b
+                                WHERE b.certificate_id = c.new_pid AND b.assigned_object_type_id = c.ct
+                                  AND b.assigned_object_id = c.object_id)
+             ORDER BY c.id
+            RETURNING certificate_id, assigned_object_type_id, assigned_object_id),
+        touched AS (
+            UPDATE %1$I.netbox_ssl_certificate x SET last_updated = now()
+             WHERE x.id IN (SELECT certificate_id FROM added) RETURNING x.id)
+        INSERT INTO %1$I.netbox_ssl_certificatelifecycleevent (event_type, "timestamp", description, old_status,
+               new_status, actor, certificate_id, related_certificate_id)
+        SELECT 'assignment_added', now(),
+               format('Assigned to %%s: %%s', split_part(c.object_type, '.', 2), coalesce(c.object_name, 'None')),
+               '', '', left(@extschema@.ssl_caller(), 150), a.certificate_id, NULL
+          FROM added a JOIN changes c
+            ON c.new_pid = a.certificate_id AND c.ct = a.assigned_object_type_id AND c.object_id = a.assigned_object_id
+         WHERE (SELECT count(*) FROM touched) >= 0
+         ORDER BY c.id$q$, s);
     RETURN NULL;
 END
 $$;
@@ -862,7 +885,7 @@ COMMENT ON TRIGGER ssl_netbox_assignment_delete ON @extschema@.ssl_assignment IS
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.ssl_netbox_attach(plugin_schema name DEFAULT 'public') RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     s name := plugin_schema;
     state @extschema@.ssl_netbox_bridge;
@@ -1015,6 +1038,15 @@ BEGIN
         PERFORM @extschema@.ssl_netbox_settle_status(s, r.netbox_certificate_id, r.certificate_id, r.fresh);
     END LOOP;
 
+    -- 4b. Successor links of our renewals NetBox lacks (certificates written
+    -- to NetBox in step 1b, or renewed here while detached).
+    EXECUTE format('UPDATE %I.netbox_ssl_certificate p SET replaced_by_id = ls.netbox_certificate_id, last_updated = now()'
+                   '  FROM @extschema@.ssl_netbox_link l'
+                   '  JOIN @extschema@.ssl_certificate c ON c.id = l.certificate_id'
+                   '  JOIN @extschema@.ssl_netbox_link ls ON ls.certificate_id = c.replaced_by'
+                   ' WHERE p.id = l.netbox_certificate_id AND p.status = ''replaced'' AND c.status = ''replaced'''
+                   '   AND p.replaced_by_id IS DISTINCT FROM ls.netbox_certificate_id', s);
+
     -- 5. From now on both sides follow each other.
     UPDATE @extschema@.ssl_netbox_bridge SET attached = true;
     FOR r IN SELECT t.tgname, t.tgrelid FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
@@ -1041,7 +1073,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_attach(name) IS
     'Connects the inventory to the NetBox SSL plugin''s tables in plugin_schema (42P01/42703 when a table or column the bridge uses is missing): links every plugin certificate with PEM content (imports it, or links the stored row with the same fingerprint), writes our certificates NetBox lacks into NetBox, merges assignments both ways, records renewals, settles statuses, installs the bridge''s triggers on NetBox''s tables, and returns how many certificates it linked. Idempotent; progress NOTICEs every 10,000 certificates; rows without PEM are listed and stay unlinked.';
 
 CREATE FUNCTION @extschema@.ssl_netbox_detach() RETURNS boolean
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     s name;
     tbl text;
@@ -1066,7 +1098,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_detach() IS
     'Disconnects the NetBox bridge: removes its triggers from NetBox''s tables; data and links stay, and ssl_netbox_attach resumes (catching up on what changed meanwhile). Returns false when it was never attached.';
 
 CREATE FUNCTION @extschema@.ssl_netbox_renew(netbox_certificate_id bigint, pem text) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     s name := @extschema@.ssl_netbox_attached_schema();
     ours bigint;
@@ -1101,7 +1133,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_renew(bigint, text) IS
     'The Janus renewal (ssl_renew) of a NetBox SSL plugin certificate, addressed by its NetBox id: both sides get the successor, the moved assignments and the replaced old row in the caller''s transaction; returns the successor''s NetBox id. Errors as ssl_renew (55000 naming the successor when already replaced).';
 
 CREATE FUNCTION @extschema@.ssl_netbox_renew(netbox_certificate_id bigint, der bytea) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 BEGIN
     IF der IS NULL THEN
         RAISE EXCEPTION 'der must not be NULL' USING ERRCODE = '22004';
@@ -1119,7 +1151,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.ssl_netbox_renew(bigint, text), @extschema
 
 CREATE FUNCTION @extschema@.ssl_netbox_check()
     RETURNS TABLE (netbox_certificate_id bigint, certificate_id bigint, problem text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     state @extschema@.ssl_netbox_bridge;
     m record;
