@@ -440,7 +440,7 @@ BEGIN
        OR NEW.issuer_chain IS DISTINCT FROM OLD.issuer_chain THEN
         IF ours IS NULL THEN
             ours := @extschema@.ssl_netbox_link_row(s, NEW.id, true);
-        ELSIF NEW.pem_content IS DISTINCT FROM OLD.pem_content THEN
+        ELSIF TG_OP = 'UPDATE' AND NEW.pem_content IS DISTINCT FROM OLD.pem_content THEN
             SELECT c.fingerprint_sha256 INTO ours_fp FROM @extschema@.ssl_certificate c WHERE c.id = ours;
             IF btrim(coalesce(NEW.pem_content, '')) = ''
                OR (@extschema@.ssl_parse(NEW.pem_content)).fingerprint_sha256 <> ours_fp THEN
@@ -611,26 +611,27 @@ DECLARE
 BEGIN
     SELECT * INTO c FROM @extschema@.ssl_certificate x WHERE x.id = certificate_id;
     SELECT * INTO f FROM @extschema@.ssl_netbox_plugin_fields(certificate_id);
+    -- The id first, and the link before the row: NetBox's insert trigger
+    -- then finds the pair linked and has nothing to import.
+    pid := nextval(pg_get_serial_sequence(format('%I.netbox_ssl_certificate', plugin_schema), 'id'));
+    INSERT INTO @extschema@.ssl_netbox_link (netbox_certificate_id, certificate_id) VALUES (pid, certificate_id);
     EXECUTE format(
-        'INSERT INTO %1$I.netbox_ssl_certificate (created, last_updated, custom_field_data, comments, common_name,'
+        'INSERT INTO %1$I.netbox_ssl_certificate (id, created, last_updated, custom_field_data, comments, common_name,'
         '  serial_number, fingerprint_sha256, issuer, issuer_chain, valid_from, valid_to, sans, key_size, algorithm,'
         '  status, private_key_location, pem_content, replaced_by_id, tenant_id, chain_status,'
         '  chain_validation_message, is_acme, acme_provider, acme_account_email, acme_challenge_type,'
         '  acme_server_url, acme_auto_renewal, acme_renewal_days, archive_pinned, archived_at, renewal_note,'
         '  external_id, source_removed, ari_cert_id, ari_explanation_url, discovered_via_url)'
-        ' VALUES (now(), now(), ''{}'', NULL, left($1, 255), left($2, 255), $3, left($4, 512), $5, $6, $7, $8, $9, $10,'
+        ' VALUES ($18, now(), now(), ''{}'', NULL, left($1, 255), left($2, 255), $3, left($4, 512), $5, $6, $7, $8, $9, $10,'
         '  $11, left(coalesce($12, ''''), 512), $13, NULL,'
         '  (SELECT t.id FROM %1$I.tenancy_tenant t WHERE t.slug = $14), ''unknown'', '''', $15, left($16, 30),'
         '  '''', '''', '''', false, 30, $17, CASE WHEN $11 = ''archived'' THEN now() END, '''','
         '  '''', false, '''', '''', '''')'
-        ' RETURNING id', plugin_schema)
-       INTO pid
+        , plugin_schema)
       USING f.common_name, f.serial_number, f.fingerprint_sha256, f.issuer, coalesce(f.issuer_chain, ''),
             f.valid_from, f.valid_to, f.sans::varchar(255)[], f.key_size, f.algorithm,
             c.status, c.private_key_location, f.pem_content, c.tenant, c.is_acme, coalesce(c.acme_provider, ''),
-            c.archive_pinned;
-    INSERT INTO @extschema@.ssl_netbox_link (netbox_certificate_id, certificate_id)
-    VALUES (pid, certificate_id) ON CONFLICT DO NOTHING;
+            c.archive_pinned, pid;
     PERFORM @extschema@.ssl_netbox_plugin_event(plugin_schema, pid, 'imported',
                 format('Certificate imported with status %s', c.status), '', c.status);
     RETURN pid;
@@ -735,6 +736,21 @@ DECLARE
 BEGIN
     SELECT b.plugin_schema INTO s FROM @extschema@.ssl_netbox_bridge b WHERE b.attached;
     IF s IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- Nothing on a linked certificate changed (e.g. the echo of a change
+    -- that came from NetBox, which touched no row): out before planning.
+    IF TG_OP = 'INSERT' THEN
+        IF NOT EXISTS (SELECT 1 FROM new_rows n JOIN @extschema@.ssl_netbox_link l ON l.certificate_id = n.certificate_id) THEN
+            RETURN NULL;
+        END IF;
+    ELSIF TG_OP = 'DELETE' THEN
+        IF NOT EXISTS (SELECT 1 FROM old_rows o JOIN @extschema@.ssl_netbox_link l ON l.certificate_id = o.certificate_id) THEN
+            RETURN NULL;
+        END IF;
+    ELSIF NOT EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+                       WHERE EXISTS (SELECT 1 FROM @extschema@.ssl_netbox_link l
+                                      WHERE l.certificate_id IN (o.certificate_id, n.certificate_id))) THEN
         RETURN NULL;
     END IF;
     changes := format($q$
