@@ -225,6 +225,21 @@ SELECT e.certificate_id = l.certificate_id AS on_old, e.event_type, e.old_status
 SELECT certificate_id = :www AS on_old, event_type, description, old_status, new_status
   FROM netbox_ssl_certificatelifecycleevent WHERE certificate_id IN (:www, :www2) ORDER BY id;
 
+-- Refused in NetBox: 'replaced' without a successor, another certificate's
+-- PEM in a linked row, an assignment to the replaced certificate.
+\set VERBOSITY terse
+UPDATE netbox_ssl_certificate SET status = 'replaced' WHERE id = :www2;
+UPDATE netbox_ssl_certificate SET pem_content = (SELECT pem_content FROM netbox_ssl_certificate WHERE id = :pre)
+ WHERE id = :www2;
+BEGIN;
+\set cert :www
+\set model virtualmachine
+\set obj 1
+\i test/netbox/assign_add.sql
+ROLLBACK;
+\set VERBOSITY default
+SELECT * FROM ssl_netbox_check();
+
 -- 5. Deleting a device: its service's and its own assignments go on both
 -- sides, with assignment_removed events (rolled back once first).
 BEGIN;
@@ -304,6 +319,7 @@ SET ROLE nb_bridge_ops;
 SELECT ssl_netbox_renew(:ra_nb, :'rb') AS rb_nb \gset
 \set VERBOSITY terse
 SELECT ssl_netbox_renew(:ra_nb, :'rc');
+SELECT ssl_netbox_renew(424242, :'rc');
 \set VERBOSITY default
 RESET ROLE;
 SELECT * FROM pg_temp.sides() WHERE nb_id IN (:ra_nb, :rb_nb);
