@@ -6,6 +6,7 @@
 
 #include "core/certificate.hpp"
 #include "core/encoding.hpp"
+#include "core/fast_x509.hpp"
 #include "core/openssl_ptr.hpp"
 
 #include <openssl/asn1.h>
@@ -20,6 +21,9 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <functional>
+#include <map>
+#include <mutex>
 
 namespace netbox_ssl {
 
@@ -576,12 +580,13 @@ std::string san_text(const GENERAL_NAME* gn) {
     }
 }
 
-std::vector<std::string> plugin_sans(const X509* cert) {
+std::vector<std::string> plugin_sans(const STACK_OF(X509_EXTENSION)* exts) {
     std::vector<std::string> sans;
-    int crit = 0;
-    // NULL both when there is no SAN extension and when it cannot be
-    // decoded or appears twice: the plugin stores [] in all three cases.
-    GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, nullptr)));
+    // No SAN extension, one that cannot be decoded, or two of them: the
+    // plugin stores [] in all three cases.
+    const int at = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1);
+    if (at < 0 || X509v3_get_ext_by_NID(exts, NID_subject_alt_name, at) >= 0) return sans;
+    GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509V3_EXT_d2i(X509v3_get_ext(exts, at))));
     ERR_clear_error();
     if (!names) return sans;
     try {
@@ -592,35 +597,61 @@ std::vector<std::string> plugin_sans(const X509* cert) {
     return sans;
 }
 
-void key_info(X509* cert, NetboxFields& out) {
-    out.algorithm = "unknown";
-    X509_PUBKEY* pub = X509_get_X509_PUBKEY(cert);
-    ASN1_OBJECT* alg = nullptr;
-    const void* param = nullptr;
-    int param_type = 0;
-    X509_ALGOR* algor = nullptr;
-    if (pub == nullptr || X509_PUBKEY_get0_param(&alg, nullptr, nullptr, &algor, pub) != 1) {
-        ERR_clear_error();
-        return;
+// The field size of a named curve, which is what cryptography reports as
+// key_size (EVP_PKEY_get_bits gives the group order's size instead).
+// Building an EC_GROUP costs more than the rest of the call, so the degree
+// is cached per curve (a few ints for the life of the process).
+std::optional<int> curve_degree(const ASN1_OBJECT* curve) {
+    static std::mutex mutex;
+    static std::map<int, int> cache;  // nid -> degree, 0 for "not a known curve"
+    const int nid = OBJ_obj2nid(curve);
+    if (nid == NID_undef) return std::nullopt;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto it = cache.find(nid);
+        if (it != cache.end()) return it->second > 0 ? std::optional<int>(it->second) : std::nullopt;
     }
-    const int nid = OBJ_obj2nid(alg);
+    EcGroupPtr group(EC_GROUP_new_by_curve_name(nid));
+    ERR_clear_error();
+    const int degree = group ? EC_GROUP_get_degree(group.get()) : 0;
+    std::lock_guard<std::mutex> lock(mutex);
+    cache.emplace(nid, degree);
+    return degree > 0 ? std::optional<int>(degree) : std::nullopt;
+}
+
+// The named curve OID in a SubjectPublicKeyInfo's DER, or null (explicit
+// parameters, or anything unexpected).
+Owned<ASN1_OBJECT, ASN1_OBJECT_free> spki_curve(std::string_view spki) {
+    Tlv outer;
+    Tlv alg;
+    Tlv oid;
+    Tlv param;
+    if (!read_tlv(spki, outer) || outer.tag != 0x30) return nullptr;
+    std::string_view body = outer.content;
+    if (!read_tlv(body, alg) || alg.tag != 0x30) return nullptr;
+    std::string_view parts = alg.content;
+    if (!read_tlv(parts, oid) || !read_tlv(parts, param) || param.tag != 0x06) return nullptr;
+    const auto* p = reinterpret_cast<const unsigned char*>(param.whole.data());
+    Owned<ASN1_OBJECT, ASN1_OBJECT_free> obj(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(param.whole.size())));
+    ERR_clear_error();
+    return obj;
+}
+
+// The plugin's (key_size, algorithm): RSA (also RSA-PSS, which cryptography
+// loads as an RSA key) -> modulus bits; EC -> curve bits; Ed25519 -> no
+// size; anything else -> "unknown" without size. `rsa_bits` is what
+// EVP_PKEY_get_bits says for the key; `spki` its SubjectPublicKeyInfo DER.
+void key_info(const ASN1_OBJECT* key_algorithm, const std::function<std::optional<int>()>& rsa_bits,
+              std::string_view spki, NetboxFields& out) {
+    out.algorithm = "unknown";
+    const int nid = OBJ_obj2nid(key_algorithm);
     if (nid == NID_rsaEncryption || nid == NID_rsassaPss) {
         out.algorithm = "rsa";
-        EVP_PKEY* pkey = X509_get0_pubkey(cert);
-        const int bits = pkey != nullptr ? EVP_PKEY_get_bits(pkey) : 0;
-        if (bits > 0) out.key_size = bits;
+        out.key_size = rsa_bits();
     } else if (nid == NID_X9_62_id_ecPublicKey) {
         out.algorithm = "ecdsa";
-        X509_ALGOR_get0(nullptr, &param_type, &param, algor);
-        if (param_type == V_ASN1_OBJECT) {
-            EcGroupPtr group(EC_GROUP_new_by_curve_name(OBJ_obj2nid(static_cast<const ASN1_OBJECT*>(param))));
-            if (group) out.key_size = EC_GROUP_get_degree(group.get());
-        } else {
-            // Explicit curve parameters: the degree of the field.
-            EVP_PKEY* pkey = X509_get0_pubkey(cert);
-            const int bits = pkey != nullptr ? EVP_PKEY_get_bits(pkey) : 0;
-            if (bits > 0) out.key_size = bits;
-        }
+        auto curve = spki_curve(spki);
+        if (curve) out.key_size = curve_degree(curve.get());
     } else if (nid == NID_ED25519) {
         out.algorithm = "ed25519";
     }
@@ -667,7 +698,7 @@ std::string python_ip_text(const unsigned char* data, std::size_t len) {
     }
     if (len != 16) return "invalid(" + colon_hex(data, len) + ")";
     unsigned groups[8];
-    for (int i = 0; i < 8; ++i) groups[i] = (static_cast<unsigned>(data[2 * i]) << 8) | data[2 * i + 1];
+    for (std::size_t i = 0; i < 8; ++i) groups[i] = (static_cast<unsigned>(data[2 * i]) << 8) | data[2 * i + 1];
     int best_start = -1;
     int best_len = 0;
     for (int i = 0; i < 8;) {
@@ -739,26 +770,61 @@ NetboxFields netbox_fields(std::string_view leaf_pem, std::string_view issuer_ch
         malformed("expected exactly one PEM certificate block as the leaf");
     }
     const std::string& der = blocks[0].der;
-    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-    if (!cert) malformed("the leaf certificate cannot be decoded");
+    const auto* der_bytes = reinterpret_cast<const unsigned char*>(der.data());
+
+    // The fast decoder (no public key decoding) where it promises the same
+    // result as d2i_X509; d2i_X509 otherwise.
+    detail::LightCertPtr light = detail::decode_light(der_bytes, der.size());
+    X509Ptr full;
+    detail::CertFields f;
+    std::string spki;
+    std::function<std::optional<int>()> rsa_bits;
+    if (light) {
+        f = detail::fields_of(*light);
+        spki = std::string(detail::spki_der(*light));
+        rsa_bits = [&light] { return detail::key_bits(*light); };
+    } else {
+        const unsigned char* p = der_bytes;
+        full.reset(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+        if (!full) malformed("the leaf certificate cannot be decoded");
+        f.subject = X509_get_subject_name(full.get());
+        f.issuer = X509_get_issuer_name(full.get());
+        f.serial = X509_get0_serialNumber(full.get());
+        f.not_before = X509_get0_notBefore(full.get());
+        f.not_after = X509_get0_notAfter(full.get());
+        f.extensions = X509_get0_extensions(full.get());
+        X509_PUBKEY* pub = X509_get_X509_PUBKEY(full.get());
+        ASN1_OBJECT* alg = nullptr;
+        if (pub != nullptr && X509_PUBKEY_get0_param(&alg, nullptr, nullptr, nullptr, pub) == 1) f.key_algorithm = alg;
+        unsigned char* spki_buf = nullptr;
+        const int spki_len = pub != nullptr ? i2d_X509_PUBKEY(pub, &spki_buf) : -1;
+        if (spki_len > 0 && spki_buf != nullptr) spki.assign(reinterpret_cast<const char*>(spki_buf), static_cast<std::size_t>(spki_len));
+        OPENSSL_free(spki_buf);
+        ERR_clear_error();
+        rsa_bits = [&full]() -> std::optional<int> {
+            EVP_PKEY* pkey = X509_get0_pubkey(full.get());
+            const int bits = pkey != nullptr ? EVP_PKEY_get_bits(pkey) : 0;
+            ERR_clear_error();
+            if (bits > 0) return bits;
+            return std::nullopt;
+        };
+    }
 
     NetboxFields out;
-    out.common_name = common_name(X509_get_subject_name(cert.get()));
-    const ASN1_INTEGER* serial = X509_get0_serialNumber(cert.get());
-    out.serial_number = netbox_serial(ASN1_STRING_get0_data(serial), static_cast<std::size_t>(std::max(0, ASN1_STRING_length(serial))),
-                                      ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER);
+    out.common_name = common_name(f.subject);
+    out.serial_number = netbox_serial(ASN1_STRING_get0_data(f.serial), static_cast<std::size_t>(std::max(0, ASN1_STRING_length(f.serial))),
+                                      ASN1_STRING_type(f.serial) == V_ASN1_NEG_INTEGER);
     // The fingerprint of the block's exact DER, as ssl_parse computes it
     // (our pem_content is always a plain CERTIFICATE block).
     unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(der.data()), der.size(), digest);
+    SHA256(der_bytes, der.size(), digest);
     out.pem_content = strip_final_newline(pem_encode(der, "CERTIFICATE"));
     out.fingerprint_sha256 = colon_hex(digest, sizeof digest);
-    out.issuer = plugin_name(X509_get_issuer_name(cert.get()));
-    out.valid_from = time_seconds(X509_get0_notBefore(cert.get()), "notBefore");
-    out.valid_to = time_seconds(X509_get0_notAfter(cert.get()), "notAfter");
-    out.sans = plugin_sans(cert.get());
-    key_info(cert.get(), out);
+    out.issuer = plugin_name(f.issuer);
+    out.valid_from = time_seconds(f.not_before, "notBefore");
+    out.valid_to = time_seconds(f.not_after, "notAfter");
+    out.sans = plugin_sans(f.extensions);
+    key_info(f.key_algorithm, rsa_bits, spki, out);
     out.issuer_chain = strip_final_newline(issuer_chain);
     if (ascii_only) {
         out.common_name = ascii_escape(out.common_name);
