@@ -263,7 +263,8 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_plugin_fields(bigint) IS
 -- already stored with the same fingerprint. Returns our id, or NULL for a
 -- plugin row without PEM. reconcile: also settle the status (see docs).
 CREATE FUNCTION @extschema@.ssl_netbox_link_row(plugin_schema name, netbox_certificate_id bigint,
-                                                reconcile boolean DEFAULT true) RETURNS bigint
+                                                reconcile boolean DEFAULT true, known_fingerprint text DEFAULT NULL)
+    RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     p record;
@@ -281,7 +282,7 @@ BEGIN
         RETURN NULL;
     END IF;
     pem := p.pem_content || CASE WHEN coalesce(p.issuer_chain, '') <> '' THEN E'\n' || p.issuer_chain ELSE '' END;
-    fp := (@extschema@.ssl_parse(pem)).fingerprint_sha256;   -- 22023 key material, 22P02 malformed
+    fp := coalesce(known_fingerprint, (@extschema@.ssl_parse(pem)).fingerprint_sha256);   -- 22023 key material, 22P02 malformed
     SELECT c.id, l.netbox_certificate_id INTO ours, other
       FROM @extschema@.ssl_certificate c
       LEFT JOIN @extschema@.ssl_netbox_link l ON l.certificate_id = c.id
@@ -306,7 +307,7 @@ BEGIN
     RETURN ours;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.ssl_netbox_link_row(name, bigint, boolean) IS
+COMMENT ON FUNCTION @extschema@.ssl_netbox_link_row(name, bigint, boolean, text) IS
     'Internal (NetBox bridge): imports or links one plugin certificate by its PEM (22023 key material, 22P02 malformed, 23505 fingerprint linked to another plugin row); returns our id, NULL without PEM.';
 
 -- Settles a newly linked pair's status. The plugin writes 'active' for every
@@ -912,6 +913,8 @@ DECLARE
     linked bigint := 0;
     ours bigint;
     failed text[] := '{}';
+    fp text;
+    other bigint;
     no_pem bigint[];
     t text;
 BEGIN
@@ -946,17 +949,32 @@ BEGIN
     EXECUTE format('SELECT count(*) FROM %I.netbox_ssl_certificate c WHERE btrim(c.pem_content) <> '''''
                    ' AND NOT EXISTS (SELECT 1 FROM @extschema@.ssl_netbox_link l WHERE l.netbox_certificate_id = c.id)', s)
        INTO total;
-    FOR r IN EXECUTE format('SELECT c.id FROM %I.netbox_ssl_certificate c WHERE btrim(c.pem_content) <> '''''
+    -- The checks that can fail run in a read-only subtransaction per row
+    -- (no XID, so 100,000 of them cost nothing at commit or in snapshots);
+    -- the writes run outside it.
+    FOR r IN EXECUTE format('SELECT c.id, c.pem_content || CASE WHEN c.issuer_chain <> '''' THEN E''\n'' || c.issuer_chain ELSE '''' END AS pem'
+                            '  FROM %I.netbox_ssl_certificate c WHERE btrim(c.pem_content) <> '''''
                             ' AND NOT EXISTS (SELECT 1 FROM @extschema@.ssl_netbox_link l WHERE l.netbox_certificate_id = c.id)'
                             ' ORDER BY c.id', s) LOOP
         BEGIN
-            ours := @extschema@.ssl_netbox_link_row(s, r.id, false);
-            IF ours IS NOT NULL THEN
-                linked := linked + 1;
+            fp := (@extschema@.ssl_parse(r.pem)).fingerprint_sha256;
+            SELECT l.netbox_certificate_id INTO other FROM @extschema@.ssl_certificate c
+              JOIN @extschema@.ssl_netbox_link l ON l.certificate_id = c.id
+             WHERE c.fingerprint_sha256 = fp;
+            IF other IS NOT NULL THEN
+                RAISE EXCEPTION 'holds the certificate with fingerprint %, which is already linked to NetBox certificate %', fp, other
+                    USING ERRCODE = '23505';
             END IF;
         EXCEPTION WHEN OTHERS THEN
             failed := failed || format('NetBox certificate %s: %s (SQLSTATE %s)', r.id, SQLERRM, SQLSTATE);
+            fp := NULL;
         END;
+        IF fp IS NOT NULL THEN
+            ours := @extschema@.ssl_netbox_link_row(s, r.id, false, fp);
+            IF ours IS NOT NULL THEN
+                linked := linked + 1;
+            END IF;
+        END IF;
         done := done + 1;
         IF done % 10000 = 0 THEN
             RAISE NOTICE 'ssl_netbox_attach: % of % NetBox certificates linked', done, total;
@@ -1249,7 +1267,7 @@ REVOKE ALL ON FUNCTION
     @extschema@.ssl_netbox_attached_schema(), @extschema@.ssl_netbox_missing(name),
     @extschema@.ssl_netbox_content_type(name, text), @extschema@.ssl_netbox_object_name(name, text, bigint),
     @extschema@.ssl_netbox_plugin_event(name, bigint, text, text, text, text, bigint),
-    @extschema@.ssl_netbox_plugin_fields(bigint), @extschema@.ssl_netbox_link_row(name, bigint, boolean),
+    @extschema@.ssl_netbox_plugin_fields(bigint), @extschema@.ssl_netbox_link_row(name, bigint, boolean, text),
     @extschema@.ssl_netbox_settle_status(name, bigint, bigint, boolean),
     @extschema@.ssl_netbox_renew_onto(bigint, bigint), @extschema@.ssl_netbox_forget(bigint, text),
     @extschema@.ssl_netbox_push_certificate(name, bigint),
