@@ -49,9 +49,11 @@
 -- Every function of the bridge runs with jit = off: callers such as
 -- ssl_import plan with enable_seqscan = off, which makes even a one-row
 -- lookup look expensive enough to be JIT-compiled (30 ms per statement).
--- The row-at-a-time ones also run with enable_seqscan = off: their plans
--- are cached for the session, and a plan made while ssl_netbox_link was
--- small would scan it for every row (attach slowed down quadratically).
+-- The row-at-a-time ones also run with enable_seqscan = off and custom
+-- plans only: a generic plan cached while ssl_certificate or
+-- ssl_netbox_link was small scanned the whole table for every row (attach
+-- slowed down quadratically); a custom plan sees the lookup's value and the
+-- table's current size and takes the unique index.
 -- Loop rule: every trigger writes only what differs between the two sides
 -- (state comparison), so a change that arrives from one side finds the
 -- other side already equal when it comes back, and stops there. No setting
@@ -191,7 +193,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_missing(name) IS
 
 -- The django_content_type id of an object type written app_label.model.
 CREATE FUNCTION @extschema@.ssl_netbox_content_type(plugin_schema name, object_type text) RETURNS integer
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     ct integer;
 BEGIN
@@ -212,7 +214,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_content_type(name, text) IS
 -- The NetBox object's name (as the plugin prints it in its events), NULL if it does not exist.
 CREATE FUNCTION @extschema@.ssl_netbox_object_name(plugin_schema name, object_type text, object_id bigint,
                                                    OUT present boolean, OUT name text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 BEGIN
     EXECUTE format('SELECT true, name::text FROM %I.%I WHERE id = $1', plugin_schema,
                    CASE object_type WHEN 'dcim.device' THEN 'dcim_device'
@@ -230,7 +232,7 @@ CREATE FUNCTION @extschema@.ssl_netbox_plugin_event(plugin_schema name, netbox_c
                                                     description text, old_status text DEFAULT '',
                                                     new_status text DEFAULT '', related bigint DEFAULT NULL)
     RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 BEGIN
     EXECUTE format('INSERT INTO %I.netbox_ssl_certificatelifecycleevent (event_type, "timestamp", description,'
                    ' old_status, new_status, actor, certificate_id, related_certificate_id)'
@@ -249,7 +251,7 @@ CREATE FUNCTION @extschema@.ssl_netbox_plugin_fields(certificate_id bigint,
     OUT common_name text, OUT serial_number text, OUT fingerprint_sha256 text, OUT issuer text,
     OUT valid_from timestamptz, OUT valid_to timestamptz, OUT sans text[], OUT key_size integer,
     OUT algorithm text, OUT pem_content text, OUT issuer_chain text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 BEGIN
     SELECT f.* INTO common_name, serial_number, fingerprint_sha256, issuer, valid_from, valid_to, sans,
                     key_size, algorithm, pem_content, issuer_chain
@@ -268,7 +270,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_plugin_fields(bigint) IS
 CREATE FUNCTION @extschema@.ssl_netbox_link_row(plugin_schema name, netbox_certificate_id bigint,
                                                 reconcile boolean DEFAULT true, known_fingerprint text DEFAULT NULL)
     RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     p record;
     pem text;
@@ -319,7 +321,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_link_row(name, bigint, boolean, text)
 -- our state machine allows it, and otherwise the plugin takes ours.
 CREATE FUNCTION @extschema@.ssl_netbox_settle_status(plugin_schema name, netbox_certificate_id bigint,
                                                      certificate_id bigint, fresh boolean) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     p_status text;
     o_status text;
@@ -357,7 +359,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_settle_status(name, bigint, bigint, b
 -- not run. Assignments the successor already has (NetBox copied them) are
 -- removed from the old certificate instead of moved.
 CREATE FUNCTION @extschema@.ssl_netbox_renew_onto(old_id bigint, new_id bigint) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     o @extschema@.ssl_certificate;
     n_status text;
@@ -400,7 +402,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_renew_onto(bigint, bigint) IS
 -- A plugin certificate was deleted: unlink ours, archive it when our state
 -- machine allows (expired, replaced, revoked), keep its history.
 CREATE FUNCTION @extschema@.ssl_netbox_forget(netbox_certificate_id bigint, reason text) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     ours bigint;
 BEGIN
@@ -426,7 +428,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_forget(bigint, text) IS
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.ssl_netbox_on_plugin_certificate() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     s name := TG_TABLE_SCHEMA;
     ours bigint;
@@ -510,7 +512,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_on_plugin_certificate() IS
     'Trigger function (NetBox bridge, on netbox_ssl_certificate): imports or links new rows, mirrors status changes under the state machine, records Renew & Transfer as a Janus renewal and completes it as a move, unlinks and archives on delete.';
 
 CREATE FUNCTION @extschema@.ssl_netbox_on_plugin_assignment() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     s name := TG_TABLE_SCHEMA;
     old_cert bigint;
@@ -560,7 +562,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_on_plugin_assignment() IS
 -- A NetBox device, VM or service deleted: its assignments go on both sides
 -- (for a device or VM, those of its services too), with assignment_removed.
 CREATE FUNCTION @extschema@.ssl_netbox_on_object_delete() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     s name := TG_TABLE_SCHEMA;
     object_type text := TG_ARGV[0];
@@ -607,7 +609,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_on_object_delete() IS
 -- Creates the plugin row for one of our certificates, with the plugin's
 -- model defaults and its imported event; links it. Returns the plugin id.
 CREATE FUNCTION @extschema@.ssl_netbox_push_certificate(plugin_schema name, certificate_id bigint) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     c @extschema@.ssl_certificate;
     f record;
@@ -645,7 +647,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_push_certificate(name, bigint) IS
     'Internal (NetBox bridge): creates and links the NetBox SSL plugin row (plugin formats, model defaults, imported event) for one of our certificates.';
 
 CREATE FUNCTION @extschema@.ssl_netbox_on_certificate_insert() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     s name;
     r record;
@@ -679,7 +681,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_on_certificate_insert() IS
     'Trigger function (NetBox bridge): while attached, every certificate stored here gets its NetBox SSL plugin row (or is linked to the one NetBox just inserted).';
 
 CREATE FUNCTION @extschema@.ssl_netbox_on_certificate_update() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     s name;
     r record;
@@ -729,7 +731,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_on_certificate_update() IS
     'Trigger function (NetBox bridge): while attached, status and successor changes of linked certificates are written to NetBox with the plugin''s events.';
 
 CREATE FUNCTION @extschema@.ssl_netbox_on_assignment_change() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     s name;
     bad record;
@@ -905,7 +907,7 @@ COMMENT ON TRIGGER ssl_netbox_assignment_delete ON @extschema@.ssl_assignment IS
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.ssl_netbox_attach(plugin_schema name DEFAULT 'public') RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     s name := plugin_schema;
     state @extschema@.ssl_netbox_bridge;
@@ -980,7 +982,8 @@ BEGIN
         END IF;
         done := done + 1;
         IF done % 10000 = 0 THEN
-            RAISE NOTICE 'ssl_netbox_attach: % of % NetBox certificates linked', done, total;
+            RAISE NOTICE 'ssl_netbox_attach: % of % NetBox certificates linked (% s)', done, total,
+                round(extract(epoch FROM clock_timestamp() - now())::numeric, 1);
         END IF;
     END LOOP;
     FOREACH t IN ARRAY failed[1:20] LOOP
@@ -1110,7 +1113,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_attach(name) IS
     'Connects the inventory to the NetBox SSL plugin''s tables in plugin_schema (42P01/42703 when a table or column the bridge uses is missing): links every plugin certificate with PEM content (imports it, or links the stored row with the same fingerprint), writes our certificates NetBox lacks into NetBox, merges assignments both ways, records renewals, settles statuses, installs the bridge''s triggers on NetBox''s tables, and returns how many certificates it linked. Idempotent; progress NOTICEs every 10,000 certificates; rows without PEM are listed and stay unlinked.';
 
 CREATE FUNCTION @extschema@.ssl_netbox_detach() RETURNS boolean
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     s name;
     tbl text;
@@ -1135,7 +1138,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_detach() IS
     'Disconnects the NetBox bridge: removes its triggers from NetBox''s tables; data and links stay, and ssl_netbox_attach resumes (catching up on what changed meanwhile). Returns false when it was never attached.';
 
 CREATE FUNCTION @extschema@.ssl_netbox_renew(netbox_certificate_id bigint, pem text) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     s name := @extschema@.ssl_netbox_attached_schema();
     ours bigint;
@@ -1170,7 +1173,7 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_renew(bigint, text) IS
     'The Janus renewal (ssl_renew) of a NetBox SSL plugin certificate, addressed by its NetBox id: both sides get the successor, the moved assignments and the replaced old row in the caller''s transaction; returns the successor''s NetBox id. Errors as ssl_renew (55000 naming the successor when already replaced).';
 
 CREATE FUNCTION @extschema@.ssl_netbox_renew(netbox_certificate_id bigint, der bytea) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET enable_seqscan = off SET plan_cache_mode = force_custom_plan AS $$
 BEGIN
     IF der IS NULL THEN
         RAISE EXCEPTION 'der must not be NULL' USING ERRCODE = '22004';
