@@ -298,9 +298,15 @@ BEGIN
                   HINT = format('Certificate %s of the inventory is NetBox certificate %s; use that row.', ours, other);
     END IF;
     IF ours IS NULL THEN
-        INSERT INTO @extschema@.ssl_netbox_importing VALUES (fp, netbox_certificate_id);
-        ours := @extschema@.ssl_import(pem, nullif(p.private_key_location, ''), p.tenant);
-        DELETE FROM @extschema@.ssl_netbox_importing i WHERE i.fingerprint_sha256 = fp;
+        -- Only while attached does our insert trigger look for the NetBox row
+        -- (ssl_netbox_attach links with the trigger quiet).
+        IF EXISTS (SELECT 1 FROM @extschema@.ssl_netbox_bridge b WHERE b.attached) THEN
+            INSERT INTO @extschema@.ssl_netbox_importing VALUES (fp, netbox_certificate_id);
+            ours := @extschema@.ssl_import(pem, nullif(p.private_key_location, ''), p.tenant);
+            DELETE FROM @extschema@.ssl_netbox_importing i WHERE i.fingerprint_sha256 = fp;
+        ELSE
+            ours := @extschema@.ssl_import(pem, nullif(p.private_key_location, ''), p.tenant);
+        END IF;
         imported := true;
     END IF;
     INSERT INTO @extschema@.ssl_netbox_link (netbox_certificate_id, certificate_id)
@@ -920,6 +926,8 @@ DECLARE
     failed text[] := '{}';
     fp text;
     other bigint;
+    todo bigint[];
+    pid bigint;
     no_pem bigint[];
     t text;
 BEGIN
@@ -957,10 +965,16 @@ BEGIN
     -- The checks that can fail run in a read-only subtransaction per row
     -- (no XID, so 100,000 of them cost nothing at commit or in snapshots);
     -- the writes run outside it.
-    FOR r IN EXECUTE format('SELECT c.id, c.pem_content || CASE WHEN c.issuer_chain <> '''' THEN E''\n'' || c.issuer_chain ELSE '''' END AS pem'
-                            '  FROM %I.netbox_ssl_certificate c WHERE btrim(c.pem_content) <> '''''
-                            ' AND NOT EXISTS (SELECT 1 FROM @extschema@.ssl_netbox_link l WHERE l.netbox_certificate_id = c.id)'
-                            ' ORDER BY c.id', s) LOOP
+    -- The work list first (a cursor open over NetBox's table while this
+    -- loop inserts links would revisit them).
+    EXECUTE format('SELECT coalesce(array_agg(c.id ORDER BY c.id), ''{}'') FROM %I.netbox_ssl_certificate c'
+                   ' WHERE btrim(c.pem_content) <> '''''
+                   ' AND NOT EXISTS (SELECT 1 FROM @extschema@.ssl_netbox_link l WHERE l.netbox_certificate_id = c.id)', s)
+       INTO todo;
+    FOREACH pid IN ARRAY todo LOOP
+        EXECUTE format('SELECT c.id, c.pem_content || CASE WHEN c.issuer_chain <> '''' THEN E''\n'' || c.issuer_chain ELSE '''' END AS pem'
+                       '  FROM %I.netbox_ssl_certificate c WHERE c.id = $1', s)
+           INTO r USING pid;
         BEGIN
             fp := (@extschema@.ssl_parse(r.pem)).fingerprint_sha256;
             SELECT l.netbox_certificate_id INTO other FROM @extschema@.ssl_certificate c
