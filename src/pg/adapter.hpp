@@ -69,5 +69,9 @@ void flat_cert_values(const FlatCert* cert, Datum* values, bool* nulls);
 bool import_flat_certificate(FunctionCallInfo fcinfo, const FlatCert* cert, text* tenant, int64* id);
 bool find_certificate_id(FunctionCallInfo fcinfo, text* fingerprint, int64* id);
 
+// The schema of the extension's tables, for a C entry point created in it
+// or in netbox_ssl_internal (module.cpp).
+Oid netbox_ssl_tables_schema(FunctionCallInfo fcinfo);
+
 // Settings of ssl_import_bundle, defined from _PG_init (bundle.cpp).
 void define_bundle_settings();

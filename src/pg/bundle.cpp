@@ -57,7 +57,7 @@ struct BundlePlans {
 BundlePlans bundle_plans;
 
 SPIPlanPtr update_chain_plan(FunctionCallInfo fcinfo) {
-    const Oid schema = get_func_namespace(fcinfo->flinfo->fn_oid);
+    const Oid schema = netbox_ssl_tables_schema(fcinfo);
     if (bundle_plans.schema == schema && bundle_plans.update_chain != nullptr) return bundle_plans.update_chain;
     if (bundle_plans.update_chain != nullptr) SPI_freeplan(bundle_plans.update_chain);
     bundle_plans.update_chain = nullptr;

@@ -68,7 +68,7 @@ SPIPlanPtr prepare(const char* sql, int nargs, const Oid* types) {
 // Plans name every table with the extension's schema (the schema of the
 // called function), so the caller's search_path cannot redirect them.
 const Plans& plans_for(FunctionCallInfo fcinfo) {
-    const Oid schema = get_func_namespace(fcinfo->flinfo->fn_oid);
+    const Oid schema = netbox_ssl_tables_schema(fcinfo);
     const Oid table = get_relname_relid("ssl_certificate", schema);
     const bool columns_14 = OidIsValid(table) && get_attnum(table, "tbs_sha256") != InvalidAttrNumber;
     if (plans.schema == schema && plans.columns_14 == columns_14 && plans.renew_events != nullptr) return plans;

@@ -5,8 +5,17 @@
 #include <iterator>
 
 extern "C" {
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "miscadmin.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -101,6 +110,36 @@ bool check_expiry_critical_days(int* newval, void** extra, GucSource source) {
 }
 
 }  // namespace
+
+// The schema of the extension's tables. A C function is created either in
+// that schema (the API) or in netbox_ssl_internal (the second entry point
+// the extension's own SQL calls, see docs/security.md item 3); in the latter
+// case the extension's schema is read from pg_extension once per function
+// and backend.
+Oid netbox_ssl_tables_schema(FunctionCallInfo fcinfo) {
+    static Oid cached_fn = InvalidOid;
+    static Oid cached_schema = InvalidOid;
+    const Oid fn = fcinfo->flinfo->fn_oid;
+    if (fn == cached_fn && OidIsValid(cached_schema)) return cached_schema;
+    const Oid own = get_func_namespace(fn);
+    const char* own_name = get_namespace_name(own);
+    Oid schema = own;
+    if (own_name != nullptr && strcmp(own_name, "netbox_ssl_internal") == 0) {
+        const Oid ext = get_extension_oid("netbox_ssl", false);
+        Relation rel = table_open(ExtensionRelationId, AccessShareLock);
+        ScanKeyData key;
+        ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(ext));
+        SysScanDesc scan = systable_beginscan(rel, ExtensionOidIndexId, true, nullptr, 1, &key);
+        HeapTuple tuple = systable_getnext(scan);
+        if (!HeapTupleIsValid(tuple)) elog(ERROR, "extension netbox_ssl has no pg_extension row");
+        schema = reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extnamespace;
+        systable_endscan(scan);
+        table_close(rel, AccessShareLock);
+    }
+    cached_fn = fn;
+    cached_schema = schema;
+    return schema;
+}
 
 void internal_switch_set(InternalSwitchSlot slot, int64 value) {
     InternalSwitch& s = switches[slot];

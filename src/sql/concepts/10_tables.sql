@@ -906,6 +906,84 @@ COMMENT ON INDEX @extschema@.ssl_compliance_result_policy_idx IS 'Results of one
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_compliance_result', '');
 
+CREATE TABLE @extschema@.ssl_netbox_bridge (
+    singleton boolean DEFAULT true NOT NULL,
+    plugin_schema name NOT NULL,
+    attached boolean NOT NULL,
+    attached_at timestamp with time zone,
+    detached_at timestamp with time zone,
+    CONSTRAINT ssl_netbox_bridge_singleton_check CHECK (singleton)
+);
+
+COMMENT ON TABLE @extschema@.ssl_netbox_bridge IS 'The NetBox bridge''s state: at most one row, naming the schema of NetBox''s tables and whether the bridge is attached (written by ssl_netbox_attach and ssl_netbox_detach).';
+COMMENT ON COLUMN @extschema@.ssl_netbox_bridge.singleton IS 'Always true: the table holds one row.';
+COMMENT ON COLUMN @extschema@.ssl_netbox_bridge.plugin_schema IS 'The schema of the NetBox SSL plugin''s tables and NetBox''s core tables.';
+COMMENT ON COLUMN @extschema@.ssl_netbox_bridge.attached IS 'Whether changes are mirrored (triggers installed on NetBox''s tables).';
+COMMENT ON COLUMN @extschema@.ssl_netbox_bridge.attached_at IS 'When ssl_netbox_attach last ran.';
+COMMENT ON COLUMN @extschema@.ssl_netbox_bridge.detached_at IS 'When ssl_netbox_detach last ran.';
+
+GRANT SELECT ON TABLE @extschema@.ssl_netbox_bridge TO netbox_ssl_reader;
+
+ALTER TABLE ONLY @extschema@.ssl_netbox_bridge
+    ADD CONSTRAINT ssl_netbox_bridge_pkey PRIMARY KEY (singleton);
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_netbox_bridge', '');
+
+CREATE TABLE @extschema@.ssl_netbox_link (
+    netbox_certificate_id bigint NOT NULL,
+    certificate_id bigint NOT NULL,
+    linked_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+COMMENT ON TABLE @extschema@.ssl_netbox_link IS 'Which NetBox SSL plugin certificate (netbox_ssl_certificate.id) is which certificate of this inventory. Written only by the bridge.';
+COMMENT ON COLUMN @extschema@.ssl_netbox_link.netbox_certificate_id IS 'The plugin''s netbox_ssl_certificate.id.';
+COMMENT ON COLUMN @extschema@.ssl_netbox_link.certificate_id IS 'ssl_certificate.id of the same certificate (same SHA-256 fingerprint).';
+COMMENT ON COLUMN @extschema@.ssl_netbox_link.linked_at IS 'When the two rows were linked.';
+
+GRANT SELECT ON TABLE @extschema@.ssl_netbox_link TO netbox_ssl_reader;
+
+ALTER TABLE ONLY @extschema@.ssl_netbox_link
+    ADD CONSTRAINT ssl_netbox_link_certificate_key UNIQUE (certificate_id);
+
+COMMENT ON CONSTRAINT ssl_netbox_link_certificate_key ON @extschema@.ssl_netbox_link IS 'A certificate has at most one NetBox twin.';
+
+ALTER TABLE ONLY @extschema@.ssl_netbox_link
+    ADD CONSTRAINT ssl_netbox_link_pkey PRIMARY KEY (netbox_certificate_id);
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_netbox_link', '');
+
+CREATE TABLE @extschema@.ssl_netbox_unlinked (
+    certificate_id bigint NOT NULL,
+    netbox_certificate_id bigint NOT NULL,
+    unlinked_at timestamp with time zone DEFAULT now() NOT NULL,
+    reason text NOT NULL
+);
+
+COMMENT ON TABLE @extschema@.ssl_netbox_unlinked IS 'Certificates of this inventory whose NetBox twin was deleted in NetBox: kept here with their history, and not reported by ssl_netbox_check as missing in NetBox.';
+COMMENT ON COLUMN @extschema@.ssl_netbox_unlinked.certificate_id IS 'The certificate that lost its NetBox twin.';
+COMMENT ON COLUMN @extschema@.ssl_netbox_unlinked.netbox_certificate_id IS 'The id the twin had in NetBox.';
+COMMENT ON COLUMN @extschema@.ssl_netbox_unlinked.unlinked_at IS 'When it was unlinked.';
+COMMENT ON COLUMN @extschema@.ssl_netbox_unlinked.reason IS 'Why, e.g. deleted in NetBox.';
+
+GRANT SELECT ON TABLE @extschema@.ssl_netbox_unlinked TO netbox_ssl_reader;
+
+ALTER TABLE ONLY @extschema@.ssl_netbox_unlinked
+    ADD CONSTRAINT ssl_netbox_unlinked_pkey PRIMARY KEY (certificate_id);
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_netbox_unlinked', '');
+
+CREATE UNLOGGED TABLE @extschema@.ssl_netbox_importing (
+    fingerprint_sha256 text NOT NULL,
+    netbox_certificate_id bigint NOT NULL
+);
+
+COMMENT ON TABLE @extschema@.ssl_netbox_importing IS 'Internal (NetBox bridge): the NetBox row whose PEM is being imported right now (empty outside that moment).';
+COMMENT ON COLUMN @extschema@.ssl_netbox_importing.fingerprint_sha256 IS 'Fingerprint of the certificate being imported.';
+COMMENT ON COLUMN @extschema@.ssl_netbox_importing.netbox_certificate_id IS 'The NetBox row it comes from.';
+
+ALTER TABLE ONLY @extschema@.ssl_netbox_importing
+    ADD CONSTRAINT ssl_netbox_importing_pkey PRIMARY KEY (fingerprint_sha256);
+
 -- Foreign keys, once every table exists.
 
 ALTER TABLE ONLY @extschema@.ssl_certificate
@@ -949,3 +1027,9 @@ ALTER TABLE ONLY @extschema@.ssl_csr
     ADD CONSTRAINT ssl_csr_resulting_certificate_id_fkey FOREIGN KEY (resulting_certificate_id) REFERENCES @extschema@.ssl_certificate(id);
 
 COMMENT ON CONSTRAINT ssl_csr_resulting_certificate_id_fkey ON @extschema@.ssl_csr IS 'The issued certificate exists.';
+
+ALTER TABLE ONLY @extschema@.ssl_netbox_link
+    ADD CONSTRAINT ssl_netbox_link_certificate_id_fkey FOREIGN KEY (certificate_id) REFERENCES @extschema@.ssl_certificate(id);
+
+ALTER TABLE ONLY @extschema@.ssl_netbox_unlinked
+    ADD CONSTRAINT ssl_netbox_unlinked_certificate_id_fkey FOREIGN KEY (certificate_id) REFERENCES @extschema@.ssl_certificate(id);

@@ -283,6 +283,112 @@ CREATE TRIGGER ssl_csr_link_certificate AFTER INSERT ON @extschema@.ssl_certific
 
 COMMENT ON TRIGGER ssl_csr_link_certificate ON @extschema@.ssl_certificate IS 'Links imported certificates to the open requests for their key.';
 
+CREATE FUNCTION netbox_ssl_internal.ssl_netbox_on_certificate_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
+    SET enable_seqscan TO 'off'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $_$
+DECLARE
+    s name;
+    r record;
+    pid bigint;
+BEGIN
+    SELECT b.plugin_schema INTO s FROM @extschema@.ssl_netbox_bridge b WHERE b.attached;
+    IF s IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOR r IN SELECT n.id, n.fingerprint_sha256 FROM new_rows n
+              WHERE NOT EXISTS (SELECT 1 FROM @extschema@.ssl_netbox_link l WHERE l.certificate_id = n.id)
+              ORDER BY n.id LOOP
+        SELECT i.netbox_certificate_id INTO pid FROM @extschema@.ssl_netbox_importing i
+         WHERE i.fingerprint_sha256 = r.fingerprint_sha256;
+        IF pid IS NULL THEN
+            EXECUTE format('SELECT id FROM %I.netbox_ssl_certificate WHERE fingerprint_sha256 = $1', s)
+               INTO pid USING r.fingerprint_sha256;
+        END IF;
+        IF pid IS NULL THEN
+            PERFORM netbox_ssl_internal.ssl_netbox_push_certificate(s, r.id);
+        ELSE
+            -- NetBox's row came first (its insert trigger imported it).
+            INSERT INTO @extschema@.ssl_netbox_link(netbox_certificate_id, certificate_id)
+            VALUES (pid, r.id) ON CONFLICT DO NOTHING;
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$_$;
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_netbox_on_certificate_insert() IS 'Trigger function (NetBox bridge): while attached, every certificate stored here gets its NetBox SSL plugin row (or is linked to the one NetBox just inserted).';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_netbox_on_certificate_insert() FROM PUBLIC;
+
+CREATE TRIGGER ssl_netbox_certificate_insert AFTER INSERT ON @extschema@.ssl_certificate REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_netbox_on_certificate_insert();
+
+COMMENT ON TRIGGER ssl_netbox_certificate_insert ON @extschema@.ssl_certificate IS 'NetBox bridge: new certificates reach NetBox while attached.';
+
+CREATE FUNCTION netbox_ssl_internal.ssl_netbox_on_certificate_update() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
+    SET enable_seqscan TO 'off'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $_$
+DECLARE
+    s name;
+    r record;
+    p_status text;
+    p_successor bigint;
+    want_successor bigint;
+BEGIN
+    SELECT b.plugin_schema INTO s FROM @extschema@.ssl_netbox_bridge b WHERE b.attached;
+    IF s IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOR r IN SELECT n.id, o.status AS old_status, n.status, n.replaced_by, l.netbox_certificate_id AS pid
+               FROM new_rows n
+               JOIN old_rows o ON o.id = n.id
+               JOIN @extschema@.ssl_netbox_link l ON l.certificate_id = n.id
+              WHERE (n.status, n.replaced_by) IS DISTINCT FROM (o.status, o.replaced_by)
+              ORDER BY n.id LOOP
+        EXECUTE format('SELECT status, replaced_by_id FROM %I.netbox_ssl_certificate WHERE id = $1', s)
+           INTO p_status, p_successor USING r.pid;
+        IF p_status IS NULL THEN
+            CONTINUE;   -- NetBox's row is being deleted
+        END IF;
+        SELECT l.netbox_certificate_id INTO want_successor FROM @extschema@.ssl_netbox_link l
+         WHERE l.certificate_id = r.replaced_by;
+        IF p_status = r.status AND (p_successor IS NOT DISTINCT FROM want_successor
+                                    OR (want_successor IS NULL AND r.status <> 'replaced')) THEN
+            CONTINUE;   -- already in step (the change came from NetBox)
+        END IF;
+        EXECUTE format('UPDATE %I.netbox_ssl_certificate SET status = $2, replaced_by_id = $3, last_updated = now(),'
+                       ' archived_at = CASE WHEN $2 = ''archived'' THEN now() ELSE archived_at END WHERE id = $1', s)
+          USING r.pid, r.status, want_successor;
+        IF r.status = 'replaced' AND want_successor IS NOT NULL THEN
+            PERFORM netbox_ssl_internal.ssl_netbox_plugin_event(s, r.pid, 'renewed',
+                        format('Status changed from %s to replaced', p_status), p_status, 'replaced', want_successor);
+            PERFORM netbox_ssl_internal.ssl_netbox_plugin_event(s, want_successor, 'activated',
+                        'Activated as the renewal of the replaced certificate', '', 'active', r.pid);
+        ELSIF p_status <> r.status THEN
+            PERFORM netbox_ssl_internal.ssl_netbox_plugin_event(s, r.pid,
+                        CASE WHEN r.status IN ('revoked', 'archived') THEN r.status ELSE 'status_changed' END,
+                        format('Status changed from %s to %s', p_status, r.status), p_status, r.status);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$_$;
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_netbox_on_certificate_update() IS 'Trigger function (NetBox bridge): while attached, status and successor changes of linked certificates are written to NetBox with the plugin''s events.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_netbox_on_certificate_update() FROM PUBLIC;
+
+CREATE TRIGGER ssl_netbox_certificate_update AFTER UPDATE ON @extschema@.ssl_certificate REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_netbox_on_certificate_update();
+
+COMMENT ON TRIGGER ssl_netbox_certificate_update ON @extschema@.ssl_certificate IS 'NetBox bridge: status and successor changes reach NetBox while attached.';
+
 -- ----------------------------------------------------------------------
 -- Triggers on ssl_assignment
 -- ----------------------------------------------------------------------
@@ -410,6 +516,171 @@ COMMENT ON TRIGGER ssl_assignment_history_insert ON @extschema@.ssl_assignment I
 CREATE TRIGGER ssl_assignment_history_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_history();
 
 COMMENT ON TRIGGER ssl_assignment_history_update ON @extschema@.ssl_assignment IS 'Logs a move (certificate_id, object_type or object_id changed) as assignment_removed plus assignment_added.';
+
+CREATE FUNCTION netbox_ssl_internal.ssl_netbox_on_assignment_change() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
+    SET enable_seqscan TO 'off'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $_$
+DECLARE
+    s name;
+    bad record;
+    -- The rows of this statement on linked certificates, as NetBox sees
+    -- them: (old pid, new pid, content type, object, is_primary, notes,
+    -- object's name). Built per event: transition tables exist per event.
+    changes text;
+BEGIN
+    SELECT b.plugin_schema INTO s FROM @extschema@.ssl_netbox_bridge b WHERE b.attached;
+    IF s IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- Nothing on a linked certificate changed (e.g. the echo of a change
+    -- that came from NetBox, which touched no row): out before planning.
+    IF TG_OP = 'INSERT' THEN
+        IF NOT EXISTS (SELECT 1 FROM new_rows n JOIN @extschema@.ssl_netbox_link l ON l.certificate_id = n.certificate_id) THEN
+            RETURN NULL;
+        END IF;
+    ELSIF TG_OP = 'DELETE' THEN
+        IF NOT EXISTS (SELECT 1 FROM old_rows o JOIN @extschema@.ssl_netbox_link l ON l.certificate_id = o.certificate_id) THEN
+            RETURN NULL;
+        END IF;
+    ELSIF NOT EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+                       WHERE EXISTS (SELECT 1 FROM @extschema@.ssl_netbox_link l
+                                      WHERE l.certificate_id IN (o.certificate_id, n.certificate_id))) THEN
+        RETURN NULL;
+    END IF;
+    changes := format($q$
+        SELECT lo.netbox_certificate_id AS old_pid, ln.netbox_certificate_id AS new_pid,
+               coalesce(n.object_type, o.object_type) AS object_type, coalesce(n.object_id, o.object_id) AS object_id,
+               n.is_primary, coalesce(n.notes, '') AS notes, ct.id AS ct,
+               coalesce(d.name::text, v.name::text, sv.name::text) AS object_name,
+               (d.id IS NOT NULL OR v.id IS NOT NULL OR sv.id IS NOT NULL) AS present, coalesce(n.id, o.id) AS id
+          FROM %2$s
+          LEFT JOIN @extschema@.ssl_netbox_link lo ON lo.certificate_id = o.certificate_id
+          LEFT JOIN @extschema@.ssl_netbox_link ln ON ln.certificate_id = n.certificate_id
+          LEFT JOIN %1$I.django_content_type ct
+                 ON ct.app_label = split_part(coalesce(n.object_type, o.object_type), '.', 1)
+                AND ct.model = split_part(coalesce(n.object_type, o.object_type), '.', 2)
+                AND coalesce(n.object_type, o.object_type) IN ('dcim.device', 'ipam.service', 'virtualization.virtualmachine')
+          LEFT JOIN %1$I.dcim_device d ON ct.model = 'device' AND d.id = coalesce(n.object_id, o.object_id)
+          LEFT JOIN %1$I.virtualization_virtualmachine v ON ct.model = 'virtualmachine' AND v.id = coalesce(n.object_id, o.object_id)
+          LEFT JOIN %1$I.ipam_service sv ON ct.model = 'service' AND sv.id = coalesce(n.object_id, o.object_id)
+         WHERE (lo.netbox_certificate_id IS NOT NULL OR ln.netbox_certificate_id IS NOT NULL)$q$,
+        s, CASE TG_OP WHEN 'INSERT' THEN '(SELECT NULL::bigint AS id, NULL::bigint AS certificate_id, NULL::text AS object_type,'
+                                          ' NULL::bigint AS object_id) o RIGHT JOIN new_rows n ON true'
+                      WHEN 'DELETE' THEN 'old_rows o LEFT JOIN (SELECT NULL::bigint AS id, NULL::bigint AS certificate_id,'
+                                          ' NULL::text AS object_type, NULL::bigint AS object_id, NULL::boolean AS is_primary,'
+                                          ' NULL::text AS notes) n ON false'
+                      ELSE 'old_rows o JOIN new_rows n ON n.id = o.id' END);
+    -- Added to (or moved onto) a linked certificate: NetBox must know the
+    -- type (22023) and the object (23503).
+    EXECUTE 'WITH changes AS (' || changes || ') SELECT c.object_type, c.object_id, c.ct, c.present FROM changes c'
+            ' WHERE c.new_pid IS NOT NULL AND c.old_pid IS DISTINCT FROM c.new_pid AND (c.ct IS NULL OR NOT c.present)'
+            ' ORDER BY c.id LIMIT 1' INTO bad;
+    IF bad.object_type IS NOT NULL THEN
+        IF bad.ct IS NULL THEN
+            PERFORM netbox_ssl_internal.ssl_netbox_content_type(s, bad.object_type);   -- raises 22023
+        END IF;
+        RAISE EXCEPTION 'NetBox has no % with id %', bad.object_type, bad.object_id
+            USING ERRCODE = '23503',
+                  HINT = 'Certificates linked to NetBox can only be assigned to objects that exist in NetBox.';
+    END IF;
+
+    -- NetBox's rows that go: removed here, or moved to a certificate that
+    -- NetBox already has them on (or that is not linked).
+    EXECUTE 'WITH changes AS (' || changes || '), ' || format($q$
+        gone AS (
+            DELETE FROM %1$I.netbox_ssl_certificateassignment a
+             USING changes c
+             WHERE c.old_pid IS NOT NULL AND c.ct IS NOT NULL AND c.old_pid IS DISTINCT FROM c.new_pid
+               AND a.certificate_id = c.old_pid AND a.assigned_object_type_id = c.ct AND a.assigned_object_id = c.object_id
+               AND (c.new_pid IS NULL OR EXISTS (SELECT 1 FROM %1$I.netbox_ssl_certificateassignment b
+                     WHERE b.certificate_id = c.new_pid AND b.assigned_object_type_id = c.ct
+                       AND b.assigned_object_id = c.object_id))
+         RETURNING a.certificate_id, c.object_type, c.object_name, c.id),
+        touched AS (
+            UPDATE %1$I.netbox_ssl_certificate x SET last_updated = now()
+             WHERE x.id IN (SELECT certificate_id FROM gone) RETURNING x.id)
+        INSERT INTO %1$I.netbox_ssl_certificatelifecycleevent (event_type, "timestamp", description, old_status,
+               new_status, actor, certificate_id, related_certificate_id)
+        SELECT 'assignment_removed', now(),
+               format('Removed from %%s: %%s', split_part(g.object_type, '.', 2), coalesce(g.object_name, 'None')),
+               '', '', left(netbox_ssl_internal.ssl_caller(), 150), g.certificate_id, NULL
+          FROM gone g WHERE (SELECT count(*) FROM touched) >= 0 ORDER BY g.id$q$, s);
+
+    -- NetBox's rows that move between linked certificates (ssl_renew,
+    -- ssl_revert_renewal), and edits of is_primary / notes.
+    EXECUTE 'WITH changes AS (' || changes || '), ' || format($q$
+        moved AS (
+            UPDATE %1$I.netbox_ssl_certificateassignment a
+               SET certificate_id = c.new_pid, is_primary = c.is_primary, notes = c.notes, last_updated = now()
+              FROM changes c
+             WHERE c.old_pid IS NOT NULL AND c.new_pid IS NOT NULL AND c.ct IS NOT NULL
+               AND a.certificate_id = c.old_pid AND a.assigned_object_type_id = c.ct AND a.assigned_object_id = c.object_id
+               AND (a.certificate_id, a.is_primary, a.notes) IS DISTINCT FROM (c.new_pid, c.is_primary, c.notes)
+            RETURNING c.old_pid, c.new_pid, c.object_type, c.object_name, c.id),
+        touched AS (
+            UPDATE %1$I.netbox_ssl_certificate x SET last_updated = now()
+             WHERE x.id IN (SELECT old_pid FROM moved WHERE old_pid <> new_pid
+                            UNION SELECT new_pid FROM moved WHERE old_pid <> new_pid) RETURNING x.id)
+        INSERT INTO %1$I.netbox_ssl_certificatelifecycleevent (event_type, "timestamp", description, old_status,
+               new_status, actor, certificate_id, related_certificate_id)
+        SELECT e.event_type, now(), e.description, '', '', left(netbox_ssl_internal.ssl_caller(), 150), e.certificate_id, NULL
+          FROM moved m
+          CROSS JOIN LATERAL (VALUES
+              (1, 'assignment_added', format('Assigned to %%s: %%s', split_part(m.object_type, '.', 2), coalesce(m.object_name, 'None')), m.new_pid),
+              (2, 'assignment_removed', format('Removed from %%s: %%s', split_part(m.object_type, '.', 2), coalesce(m.object_name, 'None')), m.old_pid))
+              e(k, event_type, description, certificate_id)
+         WHERE m.old_pid <> m.new_pid AND (SELECT count(*) FROM touched) >= 0
+         ORDER BY m.id, e.k$q$, s);
+
+    -- NetBox's rows that are new: added here, or moved here from a
+    -- certificate NetBox does not have them on.
+    EXECUTE 'WITH changes AS (' || changes || '), ' || format($q$
+        added AS (
+            INSERT INTO %1$I.netbox_ssl_certificateassignment (created, last_updated, custom_field_data,
+                   assigned_object_id, is_primary, notes, assigned_object_type_id, certificate_id)
+            SELECT now(), now(), '{}', c.object_id, c.is_primary, c.notes, c.ct, c.new_pid
+              FROM changes c
+             WHERE c.new_pid IS NOT NULL AND c.ct IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM %1$I.netbox_ssl_certificateassignment b
+                                WHERE b.certificate_id = c.new_pid AND b.assigned_object_type_id = c.ct
+                                  AND b.assigned_object_id = c.object_id)
+             ORDER BY c.id
+            RETURNING certificate_id, assigned_object_type_id, assigned_object_id),
+        touched AS (
+            UPDATE %1$I.netbox_ssl_certificate x SET last_updated = now()
+             WHERE x.id IN (SELECT certificate_id FROM added) RETURNING x.id)
+        INSERT INTO %1$I.netbox_ssl_certificatelifecycleevent (event_type, "timestamp", description, old_status,
+               new_status, actor, certificate_id, related_certificate_id)
+        SELECT 'assignment_added', now(),
+               format('Assigned to %%s: %%s', split_part(c.object_type, '.', 2), coalesce(c.object_name, 'None')),
+               '', '', left(netbox_ssl_internal.ssl_caller(), 150), a.certificate_id, NULL
+          FROM added a JOIN changes c
+            ON c.new_pid = a.certificate_id AND c.ct = a.assigned_object_type_id AND c.object_id = a.assigned_object_id
+         WHERE (SELECT count(*) FROM touched) >= 0
+         ORDER BY c.id$q$, s);
+    RETURN NULL;
+END
+$_$;
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_netbox_on_assignment_change() IS 'Trigger function (NetBox bridge): while attached, assignments of linked certificates added, moved or removed here are written to NetBox with the plugin''s events (22023 for an object type NetBox does not know, 23503 for a missing object).';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_netbox_on_assignment_change() FROM PUBLIC;
+
+CREATE TRIGGER ssl_netbox_assignment_delete AFTER DELETE ON @extschema@.ssl_assignment REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_netbox_on_assignment_change();
+
+COMMENT ON TRIGGER ssl_netbox_assignment_delete ON @extschema@.ssl_assignment IS 'NetBox bridge: removed assignments leave NetBox while attached.';
+
+CREATE TRIGGER ssl_netbox_assignment_insert AFTER INSERT ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_netbox_on_assignment_change();
+
+COMMENT ON TRIGGER ssl_netbox_assignment_insert ON @extschema@.ssl_assignment IS 'NetBox bridge: new assignments reach NetBox while attached.';
+
+CREATE TRIGGER ssl_netbox_assignment_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_netbox_on_assignment_change();
+
+COMMENT ON TRIGGER ssl_netbox_assignment_update ON @extschema@.ssl_assignment IS 'NetBox bridge: moved or edited assignments reach NetBox while attached.';
 
 -- ----------------------------------------------------------------------
 -- Triggers on ssl_lifecycle_event

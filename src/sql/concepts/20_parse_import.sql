@@ -52,6 +52,14 @@ CREATE FUNCTION @extschema@.ssl_parse(pem text) RETURNS @extschema@.ssl_certific
 
 COMMENT ON FUNCTION @extschema@.ssl_parse(pem text) IS 'Parses PEM text (one or more blocks, any text around them; the leaf is the certificate that issues none of the others). No side effects.';
 
+CREATE FUNCTION netbox_ssl_internal.ssl_import(der bytea, private_key_location text DEFAULT NULL::text, tenant text DEFAULT NULL::text) RETURNS bigint
+    LANGUAGE c SECURITY DEFINER COST 20000
+    SET enable_seqscan TO 'off'
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS 'MODULE_PATHNAME', 'ssl_import_bytea';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_import(der bytea, private_key_location text, tenant text) IS 'Internal entry point of ssl_import (the same C function) for the extension''s own calls.';
+
 CREATE FUNCTION @extschema@.ssl_import(der bytea, private_key_location text DEFAULT NULL::text, tenant text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE c SECURITY DEFINER COST 20000
     SET enable_seqscan TO 'off'
@@ -60,8 +68,19 @@ CREATE FUNCTION @extschema@.ssl_import(der bytea, private_key_location text DEFA
 
 COMMENT ON FUNCTION @extschema@.ssl_import(der bytea, private_key_location text, tenant text) IS 'ssl_import for a DER certificate.';
 
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_import(der bytea, private_key_location text, tenant text) FROM PUBLIC;
+GRANT ALL ON FUNCTION netbox_ssl_internal.ssl_import(der bytea, private_key_location text, tenant text) TO netbox_ssl_operator;
+
 REVOKE ALL ON FUNCTION @extschema@.ssl_import(der bytea, private_key_location text, tenant text) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_import(der bytea, private_key_location text, tenant text) TO netbox_ssl_operator;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_import(pem text, private_key_location text DEFAULT NULL::text, tenant text DEFAULT NULL::text) RETURNS bigint
+    LANGUAGE c SECURITY DEFINER COST 20000
+    SET enable_seqscan TO 'off'
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS 'MODULE_PATHNAME', 'ssl_import_text';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_import(pem text, private_key_location text, tenant text) IS 'Internal entry point of ssl_import (the same C function) for the extension''s own calls.';
 
 CREATE FUNCTION @extschema@.ssl_import(pem text, private_key_location text DEFAULT NULL::text, tenant text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE c SECURITY DEFINER COST 20000
@@ -70,6 +89,9 @@ CREATE FUNCTION @extschema@.ssl_import(pem text, private_key_location text DEFAU
     AS 'MODULE_PATHNAME', 'ssl_import_text';
 
 COMMENT ON FUNCTION @extschema@.ssl_import(pem text, private_key_location text, tenant text) IS 'Stores a certificate as active (expired if past valid_to, pending if before valid_from), logs an imported event and returns the new id. Never renews anything.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_import(pem text, private_key_location text, tenant text) FROM PUBLIC;
+GRANT ALL ON FUNCTION netbox_ssl_internal.ssl_import(pem text, private_key_location text, tenant text) TO netbox_ssl_operator;
 
 REVOKE ALL ON FUNCTION @extschema@.ssl_import(pem text, private_key_location text, tenant text) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_import(pem text, private_key_location text, tenant text) TO netbox_ssl_operator;

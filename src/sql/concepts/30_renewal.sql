@@ -3,6 +3,14 @@
 -- transaction; the preview/candidate functions are read-only;
 -- ssl_revert_renewal undoes a renewal.
 
+CREATE FUNCTION netbox_ssl_internal.ssl_renew(old_id bigint, der bytea, private_key_location text DEFAULT NULL::text, allow_cn_change boolean DEFAULT false) RETURNS bigint
+    LANGUAGE c SECURITY DEFINER COST 50000
+    SET enable_seqscan TO 'off'
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS 'MODULE_PATHNAME', 'ssl_renew_bytea';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_renew(old_id bigint, der bytea, private_key_location text, allow_cn_change boolean) IS 'Internal entry point of ssl_renew (the same C function) for the extension''s own calls.';
+
 CREATE FUNCTION @extschema@.ssl_renew(old_id bigint, der bytea, private_key_location text DEFAULT NULL::text, allow_cn_change boolean DEFAULT false) RETURNS bigint
     LANGUAGE c SECURITY DEFINER COST 50000
     SET enable_seqscan TO 'off'
@@ -11,8 +19,19 @@ CREATE FUNCTION @extschema@.ssl_renew(old_id bigint, der bytea, private_key_loca
 
 COMMENT ON FUNCTION @extschema@.ssl_renew(old_id bigint, der bytea, private_key_location text, allow_cn_change boolean) IS 'ssl_renew for a DER replacement certificate.';
 
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_renew(old_id bigint, der bytea, private_key_location text, allow_cn_change boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION netbox_ssl_internal.ssl_renew(old_id bigint, der bytea, private_key_location text, allow_cn_change boolean) TO netbox_ssl_operator;
+
 REVOKE ALL ON FUNCTION @extschema@.ssl_renew(old_id bigint, der bytea, private_key_location text, allow_cn_change boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_renew(old_id bigint, der bytea, private_key_location text, allow_cn_change boolean) TO netbox_ssl_operator;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_renew(old_id bigint, pem text, private_key_location text DEFAULT NULL::text, allow_cn_change boolean DEFAULT false) RETURNS bigint
+    LANGUAGE c SECURITY DEFINER COST 50000
+    SET enable_seqscan TO 'off'
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS 'MODULE_PATHNAME', 'ssl_renew_text';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_renew(old_id bigint, pem text, private_key_location text, allow_cn_change boolean) IS 'Internal entry point of ssl_renew (the same C function) for the extension''s own calls.';
 
 CREATE FUNCTION @extschema@.ssl_renew(old_id bigint, pem text, private_key_location text DEFAULT NULL::text, allow_cn_change boolean DEFAULT false) RETURNS bigint
     LANGUAGE c SECURITY DEFINER COST 50000
@@ -21,6 +40,9 @@ CREATE FUNCTION @extschema@.ssl_renew(old_id bigint, pem text, private_key_locat
     AS 'MODULE_PATHNAME', 'ssl_renew_text';
 
 COMMENT ON FUNCTION @extschema@.ssl_renew(old_id bigint, pem text, private_key_location text, allow_cn_change boolean) IS 'The Janus renewal, in the caller''s transaction: stores the replacement as active, moves every assignment to it, marks the old certificate replaced, logs renewed and activated events, and returns the new id.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_renew(old_id bigint, pem text, private_key_location text, allow_cn_change boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION netbox_ssl_internal.ssl_renew(old_id bigint, pem text, private_key_location text, allow_cn_change boolean) TO netbox_ssl_operator;
 
 REVOKE ALL ON FUNCTION @extschema@.ssl_renew(old_id bigint, pem text, private_key_location text, allow_cn_change boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_renew(old_id bigint, pem text, private_key_location text, allow_cn_change boolean) TO netbox_ssl_operator;
