@@ -80,3 +80,11 @@ SELECT CASE WHEN (SELECT status FROM ssl_certificate WHERE id = :old_id) = 'repl
 \echo
 \echo :outcome
 SQL
+
+# The same workflow on NetBox's own tables (the NetBox SSL plugin's, created
+# as its Django migrations create them), with the bridge attached: once from
+# NetBox's side (the statements its UI sends), once from psql; both sides
+# end equal (docs/netbox.md, "Walk-through"). Its own throwaway cluster.
+echo
+echo "== NetBox: the Janus renewal on the plugin's tables, with the bridge attached (test/netbox/walkthrough.sh)"
+bash test/netbox/walkthrough.sh

@@ -171,6 +171,13 @@ else
     tail -40 build/limbo.log; fail 1 "limbo agreement (test/limbo/run.sh, see build/limbo.log)"
 fi
 
+section "NetBox walk-through of scripts/demo.sh (test/netbox/walkthrough.sh, own cluster)"
+if NETBOX_WALK_PORT=54385 bash test/netbox/walkthrough.sh >build/netbox_walkthrough.log 2>&1; then
+    tail -1 build/netbox_walkthrough.log; pass 1
+else
+    tail -30 build/netbox_walkthrough.log; fail 1 "NetBox walk-through (test/netbox/walkthrough.sh, see build/netbox_walkthrough.log)"
+fi
+
 section "dump and restore"
 if bash test/dump_restore.sh; then pass 1; else fail 1 "pg_dump / restore (test/dump_restore.sh)"; fi
 
