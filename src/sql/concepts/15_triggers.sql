@@ -297,6 +297,16 @@ DECLARE
     successor bigint;
     next_id bigint;
 BEGIN
+    -- Row level, BEFORE INSERT or a change of certificate_id: lock the
+    -- target FOR SHARE before the row (and its unique-index entry) exists,
+    -- so that every writer takes the certificate first and the assignment
+    -- rows after it, as ssl_renew and ssl_revert_renewal do. Taken only at
+    -- statement end, a revert moving rows onto its predecessor and an insert
+    -- onto that certificate waited for each other's index entries (40P01).
+    IF TG_LEVEL = 'ROW' THEN
+        PERFORM 1 FROM @extschema@.ssl_certificate c WHERE c.id = NEW.certificate_id FOR SHARE OF c;
+        RETURN NEW;
+    END IF;
     -- Wait for a renewal or revert of a target certificate (they hold it FOR
     -- NO KEY UPDATE since 1.5, which the foreign key's KEY SHARE does not
     -- wait for), then read its committed status below.
@@ -327,7 +337,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_assignment_check_target() IS 'Trigger function: waits for a renewal or revert of the target certificates (FOR SHARE), then refuses assignments written for a replaced, revoked or archived certificate (for a replaced one, naming the certificate that replaced it).';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_assignment_check_target() IS 'Trigger function: per row (BEFORE), locks the target certificate FOR SHARE before the assignment row exists, so every writer locks the certificate before assignment rows; per statement (AFTER), waits for a renewal or revert of the target certificates (FOR SHARE), then refuses assignments written for a replaced, revoked or archived certificate (for a replaced one, naming the certificate that replaced it).';
 
 REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_assignment_check_target() FROM PUBLIC;
 
@@ -338,6 +348,14 @@ COMMENT ON TRIGGER ssl_assignment_check_target_insert ON @extschema@.ssl_assignm
 CREATE TRIGGER ssl_assignment_check_target_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
 
 COMMENT ON TRIGGER ssl_assignment_check_target_update ON @extschema@.ssl_assignment IS 'No assignment is moved onto a replaced certificate.';
+
+CREATE TRIGGER ssl_assignment_lock_target_insert BEFORE INSERT ON @extschema@.ssl_assignment FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
+
+COMMENT ON TRIGGER ssl_assignment_lock_target_insert ON @extschema@.ssl_assignment IS 'Locks the target certificate FOR SHARE before the row is inserted (lock order: certificate, then assignment rows).';
+
+CREATE TRIGGER ssl_assignment_lock_target_update BEFORE UPDATE OF certificate_id ON @extschema@.ssl_assignment FOR EACH ROW WHEN ((old.certificate_id IS DISTINCT FROM new.certificate_id)) EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
+
+COMMENT ON TRIGGER ssl_assignment_lock_target_update ON @extschema@.ssl_assignment IS 'Locks the new target certificate FOR SHARE before the row is moved (lock order: certificate, then assignment rows).';
 
 CREATE FUNCTION netbox_ssl_internal.ssl_assignment_history() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
