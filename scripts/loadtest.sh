@@ -8,7 +8,9 @@
 # and reverts of certificates that carry thousands of assignments, against
 # multi-row DELETEs of those assignments (put back in the next transaction)
 # and single inserts. Every error is counted per SQLSTATE; a deadlock (40P01)
-# or an error not expected by design fails the run.
+# or an error not expected by design fails the run, and the deadlock's
+# details (both processes' statements) from the kept server log
+# (build/load/server.log, log_lock_waits on) are printed.
 #   LOAD_MODE=janus LOAD_SECONDS=40 sudo -E bash scripts/loadtest.sh
 # LOAD_SKIP_BUILD=1 uses the extension already installed (scripts/test.sh,
 # or a 1.4 install for comparison). Figures of runs are in docs/concurrency.md.
@@ -156,7 +158,7 @@ EOF2
     # No --max-tries: pgbench would retry a deadlock; the wrappers count every error instead.
     "$(pg_config --bindir)/pgbench" -n -c "$CLIENTS" -j 2 -T "$DURATION" \
         -f "$OUT/renew.pgbench@3" -f "$OUT/revert.pgbench@1" -f "$OUT/delete.pgbench@4" -f "$OUT/insert.pgbench@2" \
-        >"$OUT/pgbench.log" 2>&1 || { cat "$OUT/pgbench.log"; exit 1; }
+        >"$OUT/pgbench.log" 2>&1 || { cat "$OUT/pgbench.log"; print_deadlocks; exit 1; }
     grep -E '^(number of (transactions|failed)|latency average|tps|SQL script|  - (weight|[0-9]+ transactions))' "$OUT/pgbench.log" \
         | sed 's/^/  /'
     echo

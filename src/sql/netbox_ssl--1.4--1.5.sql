@@ -641,6 +641,12 @@ COMMENT ON TRIGGER ssl_assignment_history_update ON @extschema@.ssl_assignment I
 -- Lock order (item 13): renew and revert lock certificates FOR NO KEY
 -- UPDATE; the assignment target check takes FOR SHARE so that an assignment
 -- written during a renewal still waits for it and is then refused.
+-- Its BEFORE ROW triggers (ssl_assignment_lock_target_insert/_update) lock
+-- the target FOR SHARE before the row and its unique-index entry exist, so
+-- that every writer takes the certificate first and assignment rows after it,
+-- as renew and revert do. With the lock taken only at statement end, a revert
+-- moving rows back onto its predecessor and an insert still running onto that
+-- certificate waited for each other's index entries and locks (40P01).
 -- ---------------------------------------------------------------------------
 
 CREATE OR REPLACE FUNCTION @extschema@.ssl_assignment_check_target() RETURNS trigger
@@ -651,19 +657,9 @@ DECLARE
     successor bigint;
     next_id bigint;
 BEGIN
-    -- Row level, BEFORE INSERT or a change of certificate_id: lock the
-    -- target FOR SHARE before the row (and its unique-index entry) exists,
-    -- so that every writer takes the certificate first and the assignment
-    -- rows after it, as ssl_renew and ssl_revert_renewal do. Taken only at
-    -- statement end, a revert moving rows onto its predecessor and an insert
-    -- onto that certificate waited for each other's index entries (40P01).
-    IF TG_LEVEL = 'ROW' THEN
-        PERFORM 1 FROM @extschema@.ssl_certificate c WHERE c.id = NEW.certificate_id FOR SHARE OF c;
-        RETURN NEW;
-    END IF;
-    -- Wait for a renewal or revert of a target certificate (they hold it FOR
-    -- NO KEY UPDATE since 1.5, which the foreign key's KEY SHARE does not
-    -- wait for), then read its committed status below.
+    -- Per row (BEFORE): target FOR SHARE before the row exists (lock order: certificate, then rows).
+    IF TG_LEVEL = 'ROW' THEN PERFORM 1 FROM @extschema@.ssl_certificate c WHERE c.id = NEW.certificate_id FOR SHARE OF c; RETURN NEW; END IF;
+    -- Per statement: wait for a renewal or revert of the targets (FOR NO KEY UPDATE), then read their committed status.
     PERFORM 1 FROM @extschema@.ssl_certificate c
      WHERE c.id IN (SELECT DISTINCT w.certificate_id FROM new_rows w)
      ORDER BY c.id FOR SHARE OF c;

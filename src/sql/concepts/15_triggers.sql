@@ -287,6 +287,10 @@ COMMENT ON TRIGGER ssl_csr_link_certificate ON @extschema@.ssl_certificate IS 'L
 -- Triggers on ssl_assignment
 -- ----------------------------------------------------------------------
 
+-- Lock order (security item 13): the BEFORE ROW triggers below lock the
+-- target FOR SHARE before the row and its unique-index entry exist, so every
+-- writer takes the certificate first and assignment rows after it, as
+-- ssl_renew and ssl_revert_renewal do (see docs/concurrency.md).
 CREATE FUNCTION netbox_ssl_internal.ssl_assignment_check_target() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -297,19 +301,9 @@ DECLARE
     successor bigint;
     next_id bigint;
 BEGIN
-    -- Row level, BEFORE INSERT or a change of certificate_id: lock the
-    -- target FOR SHARE before the row (and its unique-index entry) exists,
-    -- so that every writer takes the certificate first and the assignment
-    -- rows after it, as ssl_renew and ssl_revert_renewal do. Taken only at
-    -- statement end, a revert moving rows onto its predecessor and an insert
-    -- onto that certificate waited for each other's index entries (40P01).
-    IF TG_LEVEL = 'ROW' THEN
-        PERFORM 1 FROM @extschema@.ssl_certificate c WHERE c.id = NEW.certificate_id FOR SHARE OF c;
-        RETURN NEW;
-    END IF;
-    -- Wait for a renewal or revert of a target certificate (they hold it FOR
-    -- NO KEY UPDATE since 1.5, which the foreign key's KEY SHARE does not
-    -- wait for), then read its committed status below.
+    -- Per row (BEFORE): target FOR SHARE before the row exists (lock order: certificate, then rows).
+    IF TG_LEVEL = 'ROW' THEN PERFORM 1 FROM @extschema@.ssl_certificate c WHERE c.id = NEW.certificate_id FOR SHARE OF c; RETURN NEW; END IF;
+    -- Per statement: wait for a renewal or revert of the targets (FOR NO KEY UPDATE), then read their committed status.
     PERFORM 1 FROM @extschema@.ssl_certificate c
      WHERE c.id IN (SELECT DISTINCT w.certificate_id FROM new_rows w)
      ORDER BY c.id FOR SHARE OF c;
