@@ -694,10 +694,10 @@ CREATE TRIGGER ssl_assignment_lock_target_insert BEFORE INSERT ON @extschema@.ss
 COMMENT ON TRIGGER ssl_assignment_lock_target_insert ON @extschema@.ssl_assignment IS
     'Locks the target certificate FOR SHARE before the row is inserted (lock order: certificate, then assignment rows).';
 CREATE TRIGGER ssl_assignment_lock_target_update BEFORE UPDATE OF certificate_id ON @extschema@.ssl_assignment
-    FOR EACH ROW WHEN (OLD.certificate_id IS DISTINCT FROM NEW.certificate_id)
+    FOR EACH ROW WHEN (OLD.certificate_id IS DISTINCT FROM NEW.certificate_id AND @extschema@.ssl_internal_get('moving') IS NULL)
     EXECUTE FUNCTION @extschema@.ssl_assignment_check_target();
 COMMENT ON TRIGGER ssl_assignment_lock_target_update ON @extschema@.ssl_assignment IS
-    'Locks the new target certificate FOR SHARE before the row is moved (lock order: certificate, then assignment rows).';
+    'Locks the new target certificate FOR SHARE before the row is moved (lock order: certificate, then assignment rows); skipped for the moves of ssl_renew and ssl_revert_renewal, which hold their targets already.';
 
 CREATE OR REPLACE FUNCTION @extschema@.ssl_revert_renewal(new_id bigint) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER

@@ -347,9 +347,9 @@ CREATE TRIGGER ssl_assignment_lock_target_insert BEFORE INSERT ON @extschema@.ss
 
 COMMENT ON TRIGGER ssl_assignment_lock_target_insert ON @extschema@.ssl_assignment IS 'Locks the target certificate FOR SHARE before the row is inserted (lock order: certificate, then assignment rows).';
 
-CREATE TRIGGER ssl_assignment_lock_target_update BEFORE UPDATE OF certificate_id ON @extschema@.ssl_assignment FOR EACH ROW WHEN ((old.certificate_id IS DISTINCT FROM new.certificate_id)) EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
+CREATE TRIGGER ssl_assignment_lock_target_update BEFORE UPDATE OF certificate_id ON @extschema@.ssl_assignment FOR EACH ROW WHEN (((old.certificate_id IS DISTINCT FROM new.certificate_id) AND (netbox_ssl_internal.ssl_internal_get('moving'::text) IS NULL))) EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
 
-COMMENT ON TRIGGER ssl_assignment_lock_target_update ON @extschema@.ssl_assignment IS 'Locks the new target certificate FOR SHARE before the row is moved (lock order: certificate, then assignment rows).';
+COMMENT ON TRIGGER ssl_assignment_lock_target_update ON @extschema@.ssl_assignment IS 'Locks the new target certificate FOR SHARE before the row is moved (lock order: certificate, then assignment rows); skipped for the moves of ssl_renew and ssl_revert_renewal, which hold their targets already.';
 
 CREATE FUNCTION netbox_ssl_internal.ssl_assignment_history() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
