@@ -8,7 +8,9 @@
 # and reverts of certificates that carry thousands of assignments, against
 # multi-row DELETEs of those assignments (put back in the next transaction)
 # and single inserts. Every error is counted per SQLSTATE; a deadlock (40P01)
-# or an error not expected by design fails the run.
+# or an error not expected by design fails the run, and the deadlock's
+# details (both processes' statements) from the kept server log
+# (build/load/server.log, log_lock_waits on) are printed.
 #   LOAD_MODE=janus LOAD_SECONDS=40 sudo -E bash scripts/loadtest.sh
 # LOAD_SKIP_BUILD=1 uses the extension already installed (scripts/test.sh,
 # or a 1.4 install for comparison). Figures of runs are in docs/concurrency.md.
@@ -52,8 +54,55 @@ fi
 
 # shellcheck source=scripts/pg-sandbox.sh
 source scripts/pg-sandbox.sh
-trap sandbox_stop EXIT
-SANDBOX_PORT=${SANDBOX_PORT:-54338} sandbox_start
+# The server log is kept as $OUT/server.log (copied before the sandbox is
+# removed): log_lock_waits reports every lock wait longer than
+# deadlock_timeout (LOAD_DEADLOCK_TIMEOUT, default 200ms: short enough to see
+# the waits that lead to a cycle, long enough not to flood the log), and a
+# deadlock is logged with both processes' statements (DETAIL) and the
+# victim's call stack (CONTEXT), which print_deadlocks shows on failure.
+SERVER_LOG="$OUT/server.log"
+save_log() {
+    if [ -n "${SANDBOX_LOG:-}" ] && [ -f "$SANDBOX_LOG" ]; then cp "$SANDBOX_LOG" "$SERVER_LOG"; fi
+    sandbox_stop
+}
+trap save_log EXIT
+print_deadlocks() {
+    [ -n "${SANDBOX_LOG:-}" ] && [ -f "$SANDBOX_LOG" ] || return 0
+    local n
+    n=$(grep -c -E 'detected deadlock while waiting|ERROR:  deadlock detected' "$SANDBOX_LOG" || true)
+    [ "$n" -gt 0 ] || return 0
+    echo "Server log: $n deadlock report(s) (full log: $SERVER_LOG). For each: the victim's wait"
+    echo "(LOG/ERROR with DETAIL, CONTEXT = its statement and call stack, STATEMENT), then the"
+    echo "last wait logged by the process holding the lock (its statement at that time):"
+    # A LOG/ERROR line starts an entry; the DETAIL/CONTEXT/STATEMENT lines of
+    # the same pid and tab-indented continuation lines belong to it. For the
+    # holder, the entries just before and after the deadlock (the wait it was
+    # in, usually logged as acquired once the victim is gone).
+    awk '
+      /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / {
+        p = $0; sub(/^[^[]*\[/, "", p); sub(/\].*/, "", p)
+        if ($0 ~ /(LOG|ERROR|WARNING|FATAL):  /) { k++; pid[k] = p; txt[k] = $0; last[p] = k }
+        else if (p in last) txt[last[p]] = txt[last[p]] "\n" $0
+        cur = p; next
+      }
+      (cur in last) { txt[last[cur]] = txt[last[cur]] "\n" $0 }
+      END {
+        for (i = 1; i <= k; i++) {
+          if (txt[i] !~ /detected deadlock while waiting|ERROR:  deadlock detected/) continue
+          print "==== victim [" pid[i] "]"; print txt[i]
+          h = ""
+          if (match(txt[i], /Process holding the lock: [0-9]+/)) h = substr(txt[i], RSTART + 26, RLENGTH - 26)
+          else if (match(txt[i], /blocked by process [0-9]+/)) h = substr(txt[i], RSTART + 19, RLENGTH - 19)
+          if (h == "") continue
+          for (j = i - 1; j > 0 && pid[j] != h; j--) ;
+          if (j > 0) { print "---- holder [" h "], its entry before the deadlock"; print txt[j] }
+          for (j = i + 1; j <= k && pid[j] != h; j++) ;
+          if (j <= k) { print "---- holder [" h "], its entry after the deadlock"; print txt[j] }
+        }
+      }' "$SANDBOX_LOG" | cut -c1-400
+}
+SANDBOX_PG_OPTS="${SANDBOX_PG_OPTS:-} -c log_lock_waits=on -c deadlock_timeout=${LOAD_DEADLOCK_TIMEOUT:-200ms} -c log_line_prefix='%m [%p] %a: ' -c log_error_verbosity=default" \
+    SANDBOX_PORT=${SANDBOX_PORT:-54338} sandbox_start
 PSQL=(psql -X -q -v ON_ERROR_STOP=1)
 
 check_invariants() {
@@ -109,7 +158,7 @@ EOF2
     # No --max-tries: pgbench would retry a deadlock; the wrappers count every error instead.
     "$(pg_config --bindir)/pgbench" -n -c "$CLIENTS" -j 2 -T "$DURATION" \
         -f "$OUT/renew.pgbench@3" -f "$OUT/revert.pgbench@1" -f "$OUT/delete.pgbench@4" -f "$OUT/insert.pgbench@2" \
-        >"$OUT/pgbench.log" 2>&1 || { cat "$OUT/pgbench.log"; exit 1; }
+        >"$OUT/pgbench.log" 2>&1 || { cat "$OUT/pgbench.log"; print_deadlocks; exit 1; }
     grep -E '^(number of (transactions|failed)|latency average|tps|SQL script|  - (weight|[0-9]+ transactions))' "$OUT/pgbench.log" \
         | sed 's/^/  /'
     echo
@@ -120,6 +169,7 @@ EOF2
     echo "deadlocks = $deadlocks, unexpected errors = $unexpected"
     psql -X -At -c "SELECT kind || ': ' || sample FROM load.outcome_log WHERE outcome NOT LIKE 'refused%' AND sample IS NOT NULL" >"$OUT/errors.txt"
     [ "$deadlocks$unexpected" = 00 ] || echo "(messages and lock details of those errors: $OUT/errors.txt)"
+    [ "$deadlocks" = 0 ] || print_deadlocks
     echo "Inventory after the run:"
     "${PSQL[@]}" -c "SELECT status, count(*) FROM ssl_certificate GROUP BY status ORDER BY status"
     check_invariants

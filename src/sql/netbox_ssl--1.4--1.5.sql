@@ -641,6 +641,12 @@ COMMENT ON TRIGGER ssl_assignment_history_update ON @extschema@.ssl_assignment I
 -- Lock order (item 13): renew and revert lock certificates FOR NO KEY
 -- UPDATE; the assignment target check takes FOR SHARE so that an assignment
 -- written during a renewal still waits for it and is then refused.
+-- Its BEFORE ROW triggers (ssl_assignment_lock_target_insert/_update) lock
+-- the target FOR SHARE before the row and its unique-index entry exist, so
+-- that every writer takes the certificate first and assignment rows after it,
+-- as renew and revert do. With the lock taken only at statement end, a revert
+-- moving rows back onto its predecessor and an insert still running onto that
+-- certificate waited for each other's index entries and locks (40P01).
 -- ---------------------------------------------------------------------------
 
 CREATE OR REPLACE FUNCTION @extschema@.ssl_assignment_check_target() RETURNS trigger
@@ -651,9 +657,9 @@ DECLARE
     successor bigint;
     next_id bigint;
 BEGIN
-    -- Wait for a renewal or revert of a target certificate (they hold it FOR
-    -- NO KEY UPDATE since 1.5, which the foreign key's KEY SHARE does not
-    -- wait for), then read its committed status below.
+    -- Per row (BEFORE): target FOR SHARE before the row exists (lock order: certificate, then rows).
+    IF TG_LEVEL = 'ROW' THEN PERFORM 1 FROM @extschema@.ssl_certificate c WHERE c.id = NEW.certificate_id FOR SHARE OF c; RETURN NEW; END IF;
+    -- Per statement: wait for a renewal or revert of the targets (FOR NO KEY UPDATE), then read their committed status.
     PERFORM 1 FROM @extschema@.ssl_certificate c
      WHERE c.id IN (SELECT DISTINCT w.certificate_id FROM new_rows w)
      ORDER BY c.id FOR SHARE OF c;
@@ -681,7 +687,17 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.ssl_assignment_check_target() IS
-    'Trigger function: waits for a renewal or revert of the target certificates (FOR SHARE), then refuses assignments written for a replaced, revoked or archived certificate (for a replaced one, naming the certificate that replaced it).';
+    'Trigger function: per row (BEFORE), locks the target certificate FOR SHARE before the assignment row exists, so every writer locks the certificate before assignment rows; per statement (AFTER), waits for a renewal or revert of the target certificates (FOR SHARE), then refuses assignments written for a replaced, revoked or archived certificate (for a replaced one, naming the certificate that replaced it).';
+
+CREATE TRIGGER ssl_assignment_lock_target_insert BEFORE INSERT ON @extschema@.ssl_assignment
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.ssl_assignment_check_target();
+COMMENT ON TRIGGER ssl_assignment_lock_target_insert ON @extschema@.ssl_assignment IS
+    'Locks the target certificate FOR SHARE before the row is inserted (lock order: certificate, then assignment rows).';
+CREATE TRIGGER ssl_assignment_lock_target_update BEFORE UPDATE OF certificate_id ON @extschema@.ssl_assignment
+    FOR EACH ROW WHEN (OLD.certificate_id IS DISTINCT FROM NEW.certificate_id AND @extschema@.ssl_internal_get('moving') IS NULL)
+    EXECUTE FUNCTION @extschema@.ssl_assignment_check_target();
+COMMENT ON TRIGGER ssl_assignment_lock_target_update ON @extschema@.ssl_assignment IS
+    'Locks the new target certificate FOR SHARE before the row is moved (lock order: certificate, then assignment rows); skipped for the moves of ssl_renew and ssl_revert_renewal, which hold their targets already.';
 
 CREATE OR REPLACE FUNCTION @extschema@.ssl_revert_renewal(new_id bigint) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER

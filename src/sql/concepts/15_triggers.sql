@@ -393,6 +393,10 @@ COMMENT ON TRIGGER ssl_netbox_certificate_update ON @extschema@.ssl_certificate 
 -- Triggers on ssl_assignment
 -- ----------------------------------------------------------------------
 
+-- Lock order (security item 13): the BEFORE ROW triggers below lock the
+-- target FOR SHARE before the row and its unique-index entry exist, so every
+-- writer takes the certificate first and assignment rows after it, as
+-- ssl_renew and ssl_revert_renewal do (see docs/concurrency.md).
 CREATE FUNCTION netbox_ssl_internal.ssl_assignment_check_target() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -403,9 +407,9 @@ DECLARE
     successor bigint;
     next_id bigint;
 BEGIN
-    -- Wait for a renewal or revert of a target certificate (they hold it FOR
-    -- NO KEY UPDATE since 1.5, which the foreign key's KEY SHARE does not
-    -- wait for), then read its committed status below.
+    -- Per row (BEFORE): target FOR SHARE before the row exists (lock order: certificate, then rows).
+    IF TG_LEVEL = 'ROW' THEN PERFORM 1 FROM @extschema@.ssl_certificate c WHERE c.id = NEW.certificate_id FOR SHARE OF c; RETURN NEW; END IF;
+    -- Per statement: wait for a renewal or revert of the targets (FOR NO KEY UPDATE), then read their committed status.
     PERFORM 1 FROM @extschema@.ssl_certificate c
      WHERE c.id IN (SELECT DISTINCT w.certificate_id FROM new_rows w)
      ORDER BY c.id FOR SHARE OF c;
@@ -433,7 +437,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_assignment_check_target() IS 'Trigger function: waits for a renewal or revert of the target certificates (FOR SHARE), then refuses assignments written for a replaced, revoked or archived certificate (for a replaced one, naming the certificate that replaced it).';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_assignment_check_target() IS 'Trigger function: per row (BEFORE), locks the target certificate FOR SHARE before the assignment row exists, so every writer locks the certificate before assignment rows; per statement (AFTER), waits for a renewal or revert of the target certificates (FOR SHARE), then refuses assignments written for a replaced, revoked or archived certificate (for a replaced one, naming the certificate that replaced it).';
 
 REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_assignment_check_target() FROM PUBLIC;
 
@@ -444,6 +448,14 @@ COMMENT ON TRIGGER ssl_assignment_check_target_insert ON @extschema@.ssl_assignm
 CREATE TRIGGER ssl_assignment_check_target_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
 
 COMMENT ON TRIGGER ssl_assignment_check_target_update ON @extschema@.ssl_assignment IS 'No assignment is moved onto a replaced certificate.';
+
+CREATE TRIGGER ssl_assignment_lock_target_insert BEFORE INSERT ON @extschema@.ssl_assignment FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
+
+COMMENT ON TRIGGER ssl_assignment_lock_target_insert ON @extschema@.ssl_assignment IS 'Locks the target certificate FOR SHARE before the row is inserted (lock order: certificate, then assignment rows).';
+
+CREATE TRIGGER ssl_assignment_lock_target_update BEFORE UPDATE OF certificate_id ON @extschema@.ssl_assignment FOR EACH ROW WHEN (((old.certificate_id IS DISTINCT FROM new.certificate_id) AND (netbox_ssl_internal.ssl_internal_get('moving'::text) IS NULL))) EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
+
+COMMENT ON TRIGGER ssl_assignment_lock_target_update ON @extschema@.ssl_assignment IS 'Locks the new target certificate FOR SHARE before the row is moved (lock order: certificate, then assignment rows); skipped for the moves of ssl_renew and ssl_revert_renewal, which hold their targets already.';
 
 CREATE FUNCTION netbox_ssl_internal.ssl_assignment_history() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
