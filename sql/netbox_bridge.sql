@@ -401,9 +401,10 @@ SELECT ssl_netbox_attach('nb');
 SELECT ssl_netbox_detach();
 \set VERBOSITY default
 RESET ROLE;
-SELECT p.proname, p.prosecdef, p.proconfig, has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
+SELECT p.pronamespace::regnamespace AS schema, p.proname, p.prosecdef, p.proconfig,
+       has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
   FROM pg_proc p WHERE p.proname LIKE 'ssl\_netbox\_%' AND p.proname <> 'ssl_netbox_fields'
- ORDER BY 1, pg_get_function_identity_arguments(p.oid);
+ ORDER BY 2, pg_get_function_identity_arguments(p.oid), 1::text;
 
 -- Teardown.
 SELECT ssl_netbox_detach();

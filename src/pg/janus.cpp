@@ -115,7 +115,15 @@ const Plans& plans_for(FunctionCallInfo fcinfo) {
 
     Oid two_ids[2] = {INT8OID, INT8OID};
     plans.move_assignments =
-        prepare(psprintf("UPDATE %s.ssl_assignment SET certificate_id = $2 WHERE certificate_id = $1", s), 2, two_ids);
+        // The rows are locked in the order of the unique index (certificate,
+        // object type, object id) before they move, so that a multi-row
+        // DELETE or UPDATE of the same rows that locks in that order too
+        // cannot deadlock with the move (docs/concurrency.md, lock order).
+        prepare(psprintf("UPDATE %s.ssl_assignment a SET certificate_id = $2 "
+                         "FROM (SELECT id FROM %s.ssl_assignment WHERE certificate_id = $1 "
+                         "ORDER BY object_type, object_id FOR NO KEY UPDATE) l WHERE a.id = l.id",
+                         s, s),
+                2, two_ids);
     plans.mark_replaced = prepare(
         psprintf("UPDATE %s.ssl_certificate SET status = 'replaced', replaced_by = $2 WHERE id = $1", s), 2, two_ids);
 

@@ -773,7 +773,11 @@ BEGIN
     UPDATE @extschema@.ssl_certificate SET status = previous_status WHERE id = predecessor.id;
     -- This move is logged by renewal_reverted above, not as assignment events.
     PERFORM @extschema@.ssl_internal_set('moving', new_id);
-    UPDATE @extschema@.ssl_assignment SET certificate_id = predecessor.id WHERE certificate_id = new_id;
+    -- Rows locked in unique-index order first, as ssl_renew does.
+    UPDATE @extschema@.ssl_assignment a SET certificate_id = predecessor.id
+      FROM (SELECT l.id FROM @extschema@.ssl_assignment l WHERE l.certificate_id = new_id
+             ORDER BY l.object_type, l.object_id FOR NO KEY UPDATE) l
+     WHERE a.id = l.id;
     PERFORM @extschema@.ssl_internal_set('moving', NULL);
     RETURN predecessor.id;
 END
@@ -1749,7 +1753,10 @@ BEGIN
      WHERE a.certificate_id = old_id
        AND EXISTS (SELECT 1 FROM @extschema@.ssl_assignment b
                     WHERE b.certificate_id = new_id AND b.object_type = a.object_type AND b.object_id = a.object_id);
-    UPDATE @extschema@.ssl_assignment a SET certificate_id = new_id WHERE a.certificate_id = old_id;
+    UPDATE @extschema@.ssl_assignment a SET certificate_id = new_id
+      FROM (SELECT l.id FROM @extschema@.ssl_assignment l WHERE l.certificate_id = old_id
+             ORDER BY l.object_type, l.object_id FOR NO KEY UPDATE) l
+     WHERE a.id = l.id;
     INSERT INTO @extschema@.ssl_lifecycle_event
         (certificate_id, event_type, old_status, new_status, related_certificate_id, description)
     VALUES (old_id, 'renewed', o.status, 'replaced', new_id,
@@ -4934,7 +4941,11 @@ BEGIN
     UPDATE @extschema@.ssl_certificate SET status = previous_status WHERE id = predecessor.id;
     -- This move is logged by renewal_reverted above, not as assignment events.
     PERFORM netbox_ssl_internal.ssl_internal_set('moving', new_id);
-    UPDATE @extschema@.ssl_assignment SET certificate_id = predecessor.id WHERE certificate_id = new_id;
+    -- Rows locked in unique-index order first, as ssl_renew does.
+    UPDATE @extschema@.ssl_assignment a SET certificate_id = predecessor.id
+      FROM (SELECT l.id FROM @extschema@.ssl_assignment l WHERE l.certificate_id = new_id
+             ORDER BY l.object_type, l.object_id FOR NO KEY UPDATE) l
+     WHERE a.id = l.id;
     PERFORM netbox_ssl_internal.ssl_internal_set('moving', NULL);
     RETURN predecessor.id;
 END

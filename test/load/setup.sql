@@ -153,9 +153,14 @@ DECLARE
     detail text;
     n bigint;
 BEGIN
-    DELETE FROM ssl_assignment
-     WHERE certificate_id = cur AND object_type = 'load.big'
-       AND object_id BETWEEN load.big_object(fam, b * blk + 1) AND load.big_object(fam, (b + 1) * blk);
+    -- Rows locked in the unique index's order, the order ssl_renew and
+    -- ssl_revert_renewal lock them in (docs/concurrency.md, lock order).
+    DELETE FROM ssl_assignment d
+     USING (SELECT l.id FROM ssl_assignment l
+             WHERE l.certificate_id = cur AND l.object_type = 'load.big'
+               AND l.object_id BETWEEN load.big_object(fam, b * blk + 1) AND load.big_object(fam, (b + 1) * blk)
+             ORDER BY l.object_type, l.object_id FOR UPDATE) l
+     WHERE d.id = l.id;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN PERFORM load.count('delete', 'deleted', n);
     ELSE PERFORM load.count('delete', 'nothing left to delete (moved or deleted meanwhile)'); END IF;

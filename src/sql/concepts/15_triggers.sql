@@ -393,10 +393,6 @@ COMMENT ON TRIGGER ssl_netbox_certificate_update ON @extschema@.ssl_certificate 
 -- Triggers on ssl_assignment
 -- ----------------------------------------------------------------------
 
--- Lock order (security item 13): the BEFORE ROW triggers below lock the
--- target FOR SHARE before the row and its unique-index entry exist, so every
--- writer takes the certificate first and assignment rows after it, as
--- ssl_renew and ssl_revert_renewal do (see docs/concurrency.md).
 CREATE FUNCTION netbox_ssl_internal.ssl_assignment_check_target() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -448,14 +444,6 @@ COMMENT ON TRIGGER ssl_assignment_check_target_insert ON @extschema@.ssl_assignm
 CREATE TRIGGER ssl_assignment_check_target_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
 
 COMMENT ON TRIGGER ssl_assignment_check_target_update ON @extschema@.ssl_assignment IS 'No assignment is moved onto a replaced certificate.';
-
-CREATE TRIGGER ssl_assignment_lock_target_insert BEFORE INSERT ON @extschema@.ssl_assignment FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
-
-COMMENT ON TRIGGER ssl_assignment_lock_target_insert ON @extschema@.ssl_assignment IS 'Locks the target certificate FOR SHARE before the row is inserted (lock order: certificate, then assignment rows).';
-
-CREATE TRIGGER ssl_assignment_lock_target_update BEFORE UPDATE OF certificate_id ON @extschema@.ssl_assignment FOR EACH ROW WHEN (((old.certificate_id IS DISTINCT FROM new.certificate_id) AND (netbox_ssl_internal.ssl_internal_get('moving'::text) IS NULL))) EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
-
-COMMENT ON TRIGGER ssl_assignment_lock_target_update ON @extschema@.ssl_assignment IS 'Locks the new target certificate FOR SHARE before the row is moved (lock order: certificate, then assignment rows); skipped for the moves of ssl_renew and ssl_revert_renewal, which hold their targets already.';
 
 CREATE FUNCTION netbox_ssl_internal.ssl_assignment_history() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -528,6 +516,14 @@ COMMENT ON TRIGGER ssl_assignment_history_insert ON @extschema@.ssl_assignment I
 CREATE TRIGGER ssl_assignment_history_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_history();
 
 COMMENT ON TRIGGER ssl_assignment_history_update ON @extschema@.ssl_assignment IS 'Logs a move (certificate_id, object_type or object_id changed) as assignment_removed plus assignment_added.';
+
+CREATE TRIGGER ssl_assignment_lock_target_insert BEFORE INSERT ON @extschema@.ssl_assignment FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
+
+COMMENT ON TRIGGER ssl_assignment_lock_target_insert ON @extschema@.ssl_assignment IS 'Locks the target certificate FOR SHARE before the row is inserted (lock order: certificate, then assignment rows).';
+
+CREATE TRIGGER ssl_assignment_lock_target_update BEFORE UPDATE OF certificate_id ON @extschema@.ssl_assignment FOR EACH ROW WHEN (((old.certificate_id IS DISTINCT FROM new.certificate_id) AND (netbox_ssl_internal.ssl_internal_get('moving'::text) IS NULL))) EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
+
+COMMENT ON TRIGGER ssl_assignment_lock_target_update ON @extschema@.ssl_assignment IS 'Locks the new target certificate FOR SHARE before the row is moved (lock order: certificate, then assignment rows); skipped for the moves of ssl_renew and ssl_revert_renewal, which hold their targets already.';
 
 CREATE FUNCTION netbox_ssl_internal.ssl_netbox_on_assignment_change() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER

@@ -190,7 +190,11 @@ BEGIN
     UPDATE @extschema@.ssl_certificate SET status = previous_status WHERE id = predecessor.id;
     -- This move is logged by renewal_reverted above, not as assignment events.
     PERFORM netbox_ssl_internal.ssl_internal_set('moving', new_id);
-    UPDATE @extschema@.ssl_assignment SET certificate_id = predecessor.id WHERE certificate_id = new_id;
+    -- Rows locked in unique-index order first, as ssl_renew does.
+    UPDATE @extschema@.ssl_assignment a SET certificate_id = predecessor.id
+      FROM (SELECT l.id FROM @extschema@.ssl_assignment l WHERE l.certificate_id = new_id
+             ORDER BY l.object_type, l.object_id FOR NO KEY UPDATE) l
+     WHERE a.id = l.id;
     PERFORM netbox_ssl_internal.ssl_internal_set('moving', NULL);
     RETURN predecessor.id;
 END

@@ -757,7 +757,10 @@ BEGIN
      WHERE a.certificate_id = old_id
        AND EXISTS (SELECT 1 FROM @extschema@.ssl_assignment b
                     WHERE b.certificate_id = new_id AND b.object_type = a.object_type AND b.object_id = a.object_id);
-    UPDATE @extschema@.ssl_assignment a SET certificate_id = new_id WHERE a.certificate_id = old_id;
+    UPDATE @extschema@.ssl_assignment a SET certificate_id = new_id
+      FROM (SELECT l.id FROM @extschema@.ssl_assignment l WHERE l.certificate_id = old_id
+             ORDER BY l.object_type, l.object_id FOR NO KEY UPDATE) l
+     WHERE a.id = l.id;
     INSERT INTO @extschema@.ssl_lifecycle_event
         (certificate_id, event_type, old_status, new_status, related_certificate_id, description)
     VALUES (old_id, 'renewed', o.status, 'replaced', new_id,
