@@ -19,7 +19,8 @@ OBJS = \
 	src/core/chain.o \
 	src/pg/chain.o \
 	src/pg/bundle.o \
-	src/pg/csr.o
+	src/pg/csr.o \
+	src/pg/boundary.o
 # The full install script of the current version is generated from one SQL
 # source per concept (src/sql/concepts/, concatenated in file-name order), so
 # CREATE EXTENSION runs one script. netbox_ssl--1.0.sql and the upgrade
