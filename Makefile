@@ -11,6 +11,8 @@ OBJS = \
 	src/core/fast_x509.o \
 	src/core/bundle_reader.o \
 	src/core/csr.o \
+	src/core/input.o \
+	src/core/x509_text.o \
 	src/core/netbox_format.o \
 	src/pg/netbox_format.o \
 	src/pg/module.o \

@@ -2,6 +2,7 @@
 
 #include "core/cancel.hpp"
 #include "core/encoding.hpp"
+#include "core/input.hpp"
 
 #include <openssl/asn1.h>
 #include <openssl/err.h>
@@ -200,11 +201,7 @@ bool BundleReader::next_item(std::string& der, bool& trusted) {
 }
 
 void BundleReader::check_item_size(const std::string& der) const {
-    if (options_.max_input_bytes != 0 && der.size() > options_.max_input_bytes) {
-        throw Error(ErrorKind::TooLarge,
-                    "certificate is " + std::to_string(der.size()) + " bytes, more than the limit of " +
-                        std::to_string(options_.max_input_bytes) + " bytes");
-    }
+    detail::check_input_size(der, options_, "certificate");
 }
 
 void BundleReader::rethrow_with_ordinality(const Error& e) const {

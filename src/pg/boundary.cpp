@@ -116,7 +116,7 @@ void raise_if_cancelled(const CoreFailure* failure) {
     CHECK_FOR_INTERRUPTS();
     // The interrupt was held off or served without an error: still stop,
     // with the SQLSTATE of a cancelled statement.
-    ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("canceling statement due to user request"),
+    ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("canceling statement due to an interrupt"),
                     errdetail("netbox_ssl work was interrupted.")));
 }
 

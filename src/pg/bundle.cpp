@@ -85,8 +85,8 @@ OnConflict on_conflict_arg(FunctionCallInfo fcinfo) {
     // line, so a key passed here by mistake is not echoed either.
     const bool echo = strlen(mode) <= 32 && strpbrk(mode, "\r\n") == nullptr;
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    echo ? errmsg("on_conflict must be 'error', 'skip' or 'update_chain', not \"%s\"", mode)
-                         : errmsg("on_conflict must be 'error', 'skip' or 'update_chain'"),
+                    echo ? errmsg("invalid value for on_conflict: \"%s\"", mode) : errmsg("invalid value for on_conflict"),
+                    errdetail("Valid values are 'error', 'skip' and 'update_chain'."),
                     errhidestmt(true)));
     pg_unreachable();
 }

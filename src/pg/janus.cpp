@@ -231,8 +231,8 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     }
     if (strcmp(status, "active") != 0 && strcmp(status, "expired") != 0) {
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("certificate " INT64_FORMAT " is %s; only active or expired certificates can be renewed",
-                               old_id, status)));
+                        errmsg("certificate " INT64_FORMAT " cannot be renewed", old_id),
+                        errdetail("It is %s; only active or expired certificates can be renewed.", status)));
     }
     if (!allow_cn_change && !same_name_ignoring_case(cert.common_name, old_cn)) {
         char* new_cn = text_cstring(cert.common_name);
@@ -248,8 +248,9 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     }
     if (cert.valid_to < GetCurrentTransactionStartTimestamp()) {
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("the replacement certificate expired at %s; renew with a certificate that is still valid",
-                               timestamptz_to_str(cert.valid_to))));
+                        errmsg("the replacement certificate has expired"),
+                        errdetail("It expired at %s.", timestamptz_to_str(cert.valid_to)),
+                        errhint("Renew with a certificate that is still valid.")));
     }
 
     // 3. The new row, inheriting tenant and (unless given) the key location.
