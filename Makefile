@@ -14,6 +14,7 @@ OBJS = \
 	src/core/input.o \
 	src/core/x509_text.o \
 	src/core/netbox_format.o \
+	src/core/netbox_text.o \
 	src/pg/netbox_format.o \
 	src/pg/module.o \
 	src/pg/certificate_input.o \
