@@ -207,7 +207,8 @@ void BundleReader::check_item_size(const std::string& der) const {
 void BundleReader::rethrow_with_ordinality(const Error& e) const {
     // Key refusals keep the exact message every other input path gives.
     if (e.kind() == ErrorKind::PrivateKey || e.kind() == ErrorKind::Pkcs12) throw e;
-    throw Error(e.kind(), "bundle item " + std::to_string(ordinality_) + ": " + e.what(), e.detail(), ordinality_);
+    throw Error(e.kind(), "bundle item " + std::to_string(ordinality_) + ": " + e.what(), e.detail(), ordinality_)
+        .with_hint(e.hint());
 }
 
 void BundleReader::index_issuers() {

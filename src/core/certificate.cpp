@@ -111,7 +111,7 @@ DecodedCert decode_der(std::string der, bool trusted_aux, bool fast) {
             ERR_clear_error();
             refuse_if_key(der.substr(cert_len));  // a certificate followed by its key
             malformed("certificate is followed by unexpected trailing data",
-                      std::to_string(der.size() - cert_len) + " extra byte(s) after the certificate's DER encoding");
+                      std::to_string(der.size() - cert_len) + " extra byte(s) follow the certificate's DER encoding.");
         }
     }
     ERR_clear_error();
@@ -469,7 +469,7 @@ CertificateInfo parse_pem_blocks(std::string_view text, bool fast) {
             malformed("input contains a PKCS#7 bundle without certificates");
         }
         if (blocks.empty()) {
-            malformed("input contains no PEM certificate (expected a -----BEGIN CERTIFICATE----- block)");
+            malformed("input contains no PEM certificate", "A -----BEGIN CERTIFICATE----- block was expected.");
         }
         malformed("input contains no certificate, only other PEM blocks",
                   "Found: " + other_labels + ".");

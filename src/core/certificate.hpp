@@ -35,11 +35,19 @@ public:
     // The 1-based bundle item the error is about (the message already names
     // it), 0 when the error is not about one item of a bundle.
     int item() const noexcept { return item_; }
+    // Advice for the user (a full sentence), empty when there is none. The
+    // message states the problem, detail explains it, hint says what to do.
+    const std::string& hint() const noexcept { return hint_; }
+    Error& with_hint(std::string hint) {
+        hint_ = std::move(hint);
+        return *this;
+    }
 
 private:
     ErrorKind kind_;
     std::string detail_;
     int item_;
+    std::string hint_;
 };
 
 // Every parsed column of ssl_certificate. Text fields are always valid UTF-8

@@ -32,12 +32,12 @@ CsrInfo from_pem(std::string_view text, const ParseOptions& options) {
         }
     }
     if (requests == 0) {
-        throw Error(ErrorKind::Malformed,
-                    "input contains no certificate request (expected a -----BEGIN CERTIFICATE REQUEST----- block)");
+        throw Error(ErrorKind::Malformed, "input contains no certificate request",
+                    "A -----BEGIN CERTIFICATE REQUEST----- block was expected.");
     }
     if (requests > 1) {
-        throw Error(ErrorKind::Malformed,
-                    "input contains " + std::to_string(requests) + " certificate requests; pass them one at a time");
+        throw Error(ErrorKind::Malformed, "input contains " + std::to_string(requests) + " certificate requests")
+            .with_hint("Pass them one at a time.");
     }
     return parse_request_der(std::move(*request), options);
 }

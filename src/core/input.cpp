@@ -47,8 +47,9 @@ void refuse_if_key(const std::string& der) {
     if (Pkcs12Ptr(d2i_PKCS12(nullptr, &p, len)) && p == begin + len) {
         ERR_clear_error();
         throw Error(ErrorKind::Pkcs12,
-                    "input is a PKCS#12 archive, which carries private keys; nothing was stored",
-                    "Export only the certificate, e.g. with: openssl pkcs12 -in file.p12 -nokeys");
+                    "input is a PKCS#12 archive",
+                    "A PKCS#12 archive carries private keys; nothing was stored.")
+            .with_hint("Export only the certificate, e.g. with: openssl pkcs12 -in file.p12 -nokeys.");
     }
     p = begin;
     if (Pkcs8Ptr(d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, len)) && p == begin + len) throw_private_key_found();
@@ -74,14 +75,14 @@ void require_der_outer(const std::string& der) {
     ERR_clear_error();
     if ((ret & 0x80) != 0) return;
     if ((ret & 0x01) != 0) {
-        malformed("input is not DER-encoded",
-                  "Its outer SEQUENCE uses an indefinite (BER) length; convert it with: openssl x509 -outform DER");
+        throw Error(ErrorKind::Malformed, "input is not DER-encoded", "Its outer SEQUENCE uses an indefinite (BER) length.")
+            .with_hint("Convert it with: openssl x509 -outform DER.");
     }
     const long header = static_cast<long>(p - begin);
     if (content > INT_MAX - 16) return;  // far beyond any size limit; the decoders refuse it
     if (ASN1_object_size(1, static_cast<int>(content), tag) != header + content) {
-        malformed("input is not DER-encoded",
-                  "Its outer SEQUENCE length is not in minimal form; convert it with: openssl x509 -outform DER");
+        throw Error(ErrorKind::Malformed, "input is not DER-encoded", "Its outer SEQUENCE length is not in minimal form.")
+            .with_hint("Convert it with: openssl x509 -outform DER.");
     }
 }
 

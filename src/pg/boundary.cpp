@@ -100,8 +100,10 @@ void capture_core_failure(CoreFailure* failure) noexcept {
         failure->item = e.item();
         snprintf(failure->message, sizeof failure->message, "%s", e.what());
         snprintf(failure->detail, sizeof failure->detail, "%s", e.detail().c_str());
+        snprintf(failure->hint, sizeof failure->hint, "%s", e.hint().c_str());
         trim_partial_utf8(failure->message);
         trim_partial_utf8(failure->detail);
+        trim_partial_utf8(failure->hint);
     } catch (const std::bad_alloc&) {
         failure->out_of_memory = true;
     } catch (const std::exception& e) {
@@ -151,6 +153,7 @@ void raise_core_error(const CoreFailure* f, InputForm form, CoreErrorStyle style
         ereport(ERROR, (errcode(code), errmsg("certificate processing failed"),
                         f->detail[0] != '\0' ? errdetail("%s", f->detail) : 0, errhidestmt(true)));
     }
+    if (f->hint[0] != '\0') hint = f->hint;
     const bool input = style == CoreErrorStyle::Input;
     // A statement that carried certificate input may also carry a key the
     // core did not get to (or that sits in another argument), so it is never

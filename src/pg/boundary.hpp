@@ -98,6 +98,7 @@ struct CoreFailure {
     int item = 0;            // bundle item the error is about, 0 for none
     char message[512] = {};
     char detail[512] = {};
+    char hint[256] = {};
 };
 
 // snprintf may cut a message inside a UTF-8 character; drop the partial one.
