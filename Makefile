@@ -11,7 +11,10 @@ OBJS = \
 	src/core/fast_x509.o \
 	src/core/bundle_reader.o \
 	src/core/csr.o \
+	src/core/input.o \
+	src/core/x509_text.o \
 	src/core/netbox_format.o \
+	src/core/netbox_text.o \
 	src/pg/netbox_format.o \
 	src/pg/module.o \
 	src/pg/certificate_input.o \
@@ -19,7 +22,8 @@ OBJS = \
 	src/core/chain.o \
 	src/pg/chain.o \
 	src/pg/bundle.o \
-	src/pg/csr.o
+	src/pg/csr.o \
+	src/pg/boundary.o
 # The full install script of the current version is generated from one SQL
 # source per concept (src/sql/concepts/, concatenated in file-name order), so
 # CREATE EXTENSION runs one script. netbox_ssl--1.0.sql and the upgrade

@@ -2,6 +2,7 @@
 
 #include "core/cancel.hpp"
 #include "core/encoding.hpp"
+#include "core/input.hpp"
 
 #include <openssl/asn1.h>
 #include <openssl/err.h>
@@ -200,17 +201,14 @@ bool BundleReader::next_item(std::string& der, bool& trusted) {
 }
 
 void BundleReader::check_item_size(const std::string& der) const {
-    if (options_.max_input_bytes != 0 && der.size() > options_.max_input_bytes) {
-        throw Error(ErrorKind::TooLarge,
-                    "certificate is " + std::to_string(der.size()) + " bytes, more than the limit of " +
-                        std::to_string(options_.max_input_bytes) + " bytes");
-    }
+    detail::check_input_size(der, options_, "certificate");
 }
 
 void BundleReader::rethrow_with_ordinality(const Error& e) const {
     // Key refusals keep the exact message every other input path gives.
     if (e.kind() == ErrorKind::PrivateKey || e.kind() == ErrorKind::Pkcs12) throw e;
-    throw Error(e.kind(), "bundle item " + std::to_string(ordinality_) + ": " + e.what(), e.detail());
+    throw Error(e.kind(), "bundle item " + std::to_string(ordinality_) + ": " + e.what(), e.detail(), ordinality_)
+        .with_hint(e.hint());
 }
 
 void BundleReader::index_issuers() {

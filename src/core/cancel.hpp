@@ -3,7 +3,7 @@
 // and every loop that can run long on hostile input calls poll_cancel()
 // (per PEM block, per certificate, per 64 KiB scanned). When the hook
 // returns true, poll_cancel throws Cancelled, which unwinds the C++ frames
-// normally; the PostgreSQL adapter (pg/core_call.hpp) then raises the
+// normally; the PostgreSQL adapter (pg/boundary.hpp) then raises the
 // server's own query-cancel / statement-timeout / terminate error once no
 // C++ frame is alive.
 #pragma once

@@ -11,6 +11,8 @@
 #include "core/csr.hpp"
 #include "core/encoding.hpp"
 #include "core/fast_x509.hpp"
+#include "core/input.hpp"
+#include "core/x509_text.hpp"
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -35,274 +37,13 @@ namespace netbox_ssl {
 namespace {
 
 
+// Shared helpers: field text (x509_text.hpp) and input handling (input.hpp).
+using namespace detail;  // NOLINT(google-build-using-namespace)
+
 using X509Ptr = Owned<X509, X509_free>;
-using BioPtr = Owned<BIO, BIO_free_all>;
-using GeneralNamesPtr = Owned<GENERAL_NAMES, GENERAL_NAMES_free>;
 using BasicConstraintsPtr = Owned<BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free>;
 using OctetStringPtr = Owned<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>;
 using AuthorityKeyIdPtr = Owned<AUTHORITY_KEYID, AUTHORITY_KEYID_free>;
-using Pkcs8Ptr = Owned<PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free>;
-using X509SigPtr = Owned<X509_SIG, X509_SIG_free>;
-using PkeyPtr = Owned<EVP_PKEY, EVP_PKEY_free>;
-using Pkcs12Ptr = Owned<PKCS12, PKCS12_free>;
-
-// OPENSSL_free is a macro, so it cannot be a deleter by itself.
-void free_openssl_bytes(unsigned char* p) { OPENSSL_free(p); }
-
-// Leaves the OpenSSL error queue empty on every exit path, including throws.
-struct ErrorQueueGuard {
-    ErrorQueueGuard() { ERR_clear_error(); }
-    ~ErrorQueueGuard() { ERR_clear_error(); }
-    ErrorQueueGuard(const ErrorQueueGuard&) = delete;
-    ErrorQueueGuard& operator=(const ErrorQueueGuard&) = delete;
-};
-
-// The first queued reason is the one that explains the failure; the rest are
-// the decoder unwinding. Only the fixed reason string is kept, never data.
-std::string take_openssl_reason() {
-    unsigned long code = ERR_get_error();
-    std::string reason;
-    if (code != 0) {
-        const char* text = ERR_reason_error_string(code);
-        if (text != nullptr) reason = std::string("OpenSSL reports: ") + text + ".";
-    }
-    ERR_clear_error();
-    return reason;
-}
-
-[[noreturn]] void malformed(const std::string& message, std::string detail = {}) {
-    throw Error(ErrorKind::Malformed, message, std::move(detail));
-}
-
-const EVP_MD* sha256() {
-    // Fetched once per process and deliberately never freed: explicit fetches
-    // avoid OpenSSL 3's per-call implicit lookup.
-    static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    return md != nullptr ? md : EVP_sha256();
-}
-
-std::string sha256_hex(const unsigned char* data, std::size_t len) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    if (EVP_Digest(data, len, digest, &digest_len, sha256(), nullptr) != 1) {
-        throw Error(ErrorKind::Internal, "SHA-256 computation failed", take_openssl_reason());
-    }
-    return colon_hex(digest, digest_len);
-}
-
-// A sink BIO that appends what is written to the std::string set as its
-// data. X509_NAME_print_ex writes a name in many small pieces; a memory BIO
-// pays for a buffer resize check on each, and BIO_new/BIO_free (a lock and
-// ex_data each) per name. One such BIO per thread is reused instead.
-int string_bio_write(BIO* bio, const char* data, int len) {
-    auto* out = static_cast<std::string*>(BIO_get_data(bio));
-    if (out == nullptr || len < 0) return -1;
-    try {
-        out->append(data, static_cast<std::size_t>(len));
-    } catch (...) {  // no exception may cross OpenSSL's C frames
-        return -1;
-    }
-    return len;
-}
-
-int string_bio_puts(BIO* bio, const char* text) {
-    return string_bio_write(bio, text, static_cast<int>(std::strlen(text)));
-}
-
-long string_bio_ctrl(BIO* /*bio*/, int cmd, long /*num*/, void* /*ptr*/) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
-
-int string_bio_create(BIO* bio) {
-    BIO_set_init(bio, 1);
-    return 1;
-}
-
-const BIO_METHOD* string_bio_method() {
-    // Built once per process and never freed, like the SHA-256 method.
-    static BIO_METHOD* method = [] {
-        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "netbox_ssl string sink");
-        if (m != nullptr && (BIO_meth_set_write(m, string_bio_write) != 1 || BIO_meth_set_puts(m, string_bio_puts) != 1 ||
-                             BIO_meth_set_ctrl(m, string_bio_ctrl) != 1 || BIO_meth_set_create(m, string_bio_create) != 1)) {
-            BIO_meth_free(m);
-            m = nullptr;
-        }
-        return m;
-    }();
-    return method;
-}
-
-// The printed form of a name depends only on its DER encoding, and a bulk
-// import meets the same few issuer names again and again: the last few
-// names printed are kept per thread, keyed by their exact encoding.
-struct NameTextCache {
-    static constexpr std::size_t kSlots = 8;
-    static constexpr std::size_t kMaxDer = 1024;  // larger names are not kept
-    struct Slot {
-        std::string der;
-        std::string text;
-    };
-    std::array<Slot, kSlots> slots;
-    std::size_t next = 0;
-
-    const std::string* find(std::string_view der) const {
-        const auto hit = std::find_if(slots.begin(), slots.end(),
-                                      [der](const Slot& s) { return !s.der.empty() && s.der == der; });
-        return hit != slots.end() ? &hit->text : nullptr;
-    }
-    void put(std::string_view der, const std::string& text) {
-        Slot& s = slots[next];
-        next = (next + 1) % kSlots;
-        s.der.assign(der);
-        s.text = text;
-    }
-};
-
-std::string print_name(const X509_NAME* name) {
-    thread_local BioPtr sink;
-    if (!sink) {
-        const BIO_METHOD* method = string_bio_method();
-        if (method != nullptr) sink.reset(BIO_new(method));
-        if (!sink) throw Error(ErrorKind::Internal, "cannot create an OpenSSL BIO", take_openssl_reason());
-    }
-    std::string text;
-    BIO_set_data(sink.get(), &text);
-    const int rc = X509_NAME_print_ex(sink.get(), name, 0, XN_FLAG_RFC2253);
-    BIO_set_data(sink.get(), nullptr);
-    if (rc < 0) {
-        malformed("certificate has a distinguished name that cannot be printed", take_openssl_reason());
-    }
-    // XN_FLAG_RFC2253 escapes every non-ASCII and control byte, so this only
-    // guards against surprises; backslashes are already RFC 4514 escapes.
-    return sanitize_text(text, false);
-}
-
-std::string name_rfc2253(const X509_NAME* name) {
-    thread_local NameTextCache cache;
-    const unsigned char* der = nullptr;
-    std::size_t der_len = 0;
-    if (X509_NAME_get0_der(name, &der, &der_len) != 1 || der == nullptr || der_len == 0 ||
-        der_len > NameTextCache::kMaxDer) {
-        ERR_clear_error();
-        return print_name(name);
-    }
-    const std::string_view key(reinterpret_cast<const char*>(der), der_len);
-    if (const std::string* hit = cache.find(key)) return *hit;
-    std::string text = print_name(name);
-    cache.put(key, text);
-    return text;
-}
-
-std::string asn1_string_text(const ASN1_STRING* value) {
-    unsigned char* utf8 = nullptr;
-    int len = ASN1_STRING_to_UTF8(&utf8, value);
-    if (len < 0) {
-        ERR_clear_error();
-        return sanitize_text(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
-                                              static_cast<std::size_t>(ASN1_STRING_length(value))),
-                             true);
-    }
-    std::unique_ptr<unsigned char, void (*)(unsigned char*)> owner(utf8, free_openssl_bytes);
-    return sanitize_text(std::string_view(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len)), true);
-}
-
-std::string ia5_text(const ASN1_STRING* value) {
-    return sanitize_text(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
-                                          static_cast<std::size_t>(ASN1_STRING_length(value))),
-                         true);
-}
-
-std::string oid_text(const ASN1_OBJECT* obj, bool numeric) {
-    char buf[128];
-    int len = OBJ_obj2txt(buf, sizeof buf, obj, numeric ? 1 : 0);
-    if (len <= 0) return "unknown";
-    if (static_cast<std::size_t>(len) < sizeof buf) return std::string(buf, static_cast<std::size_t>(len));
-    std::string big(static_cast<std::size_t>(len) + 1, '\0');
-    OBJ_obj2txt(big.data(), len + 1, obj, numeric ? 1 : 0);
-    big.resize(static_cast<std::size_t>(len));
-    return big;
-}
-
-std::int64_t asn1_time_to_epoch(const ASN1_TIME* t, const char* which) {
-    struct tm tm {};
-    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
-        malformed(std::string("certificate has an invalid ") + which + " date", take_openssl_reason());
-    }
-    return epoch_seconds(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-std::string serial_text(const ASN1_INTEGER* serial) {
-    const unsigned char* data = ASN1_STRING_get0_data(serial);
-    int len = ASN1_STRING_length(serial);
-    if (len <= 0) return "00";
-    std::string hex = colon_hex(data, static_cast<std::size_t>(len));
-    return ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER ? "-" + hex : hex;
-}
-
-std::string general_name_text(const GENERAL_NAME* gn) {
-    int type = 0;
-    void* value = GENERAL_NAME_get0_value(gn, &type);
-    switch (type) {
-    case GEN_DNS:
-        return "DNS:" + ia5_text(static_cast<ASN1_IA5STRING*>(value));
-    case GEN_EMAIL:
-        return "Email:" + ia5_text(static_cast<ASN1_IA5STRING*>(value));
-    case GEN_URI:
-        return "URI:" + ia5_text(static_cast<ASN1_IA5STRING*>(value));
-    case GEN_IPADD: {
-        auto* ip = static_cast<ASN1_OCTET_STRING*>(value);
-        return "IP:" + ip_text(ASN1_STRING_get0_data(ip), static_cast<std::size_t>(ASN1_STRING_length(ip)));
-    }
-    case GEN_DIRNAME:
-        return "DirName:" + name_rfc2253(static_cast<X509_NAME*>(value));
-    case GEN_RID:
-        return "RID:" + oid_text(static_cast<ASN1_OBJECT*>(value), true);
-    case GEN_OTHERNAME: {
-        ASN1_OBJECT* oid = nullptr;
-        ASN1_TYPE* other = nullptr;
-        GENERAL_NAME_get0_otherName(gn, &oid, &other);
-        std::string out = "otherName:" + oid_text(oid, true);
-        if (other != nullptr) {
-            switch (other->type) {
-            case V_ASN1_UTF8STRING:
-            case V_ASN1_IA5STRING:
-            case V_ASN1_PRINTABLESTRING:
-            case V_ASN1_BMPSTRING:
-            case V_ASN1_UNIVERSALSTRING:
-            case V_ASN1_VISIBLESTRING:
-                out += ";" + asn1_string_text(other->value.asn1_string);
-                break;
-            default:
-                break;
-            }
-        }
-        return out;
-    }
-    case GEN_X400:
-        return "X400Name:<unsupported>";
-    case GEN_EDIPARTY:
-        return "EdiPartyName:<unsupported>";
-    default:
-        return "unknown:<unsupported>";
-    }
-}
-
-std::string public_key_algorithm(int nid) {
-    switch (nid) {
-    case NID_rsaEncryption:
-    case NID_rsassaPss:
-        return "rsa";
-    case NID_X9_62_id_ecPublicKey:
-        return "ecdsa";
-    case NID_ED25519:
-        return "ed25519";
-    case NID_ED448:
-        return "ed448";
-    case NID_dsa:
-    case NID_dsa_2:
-        return "dsa";
-    default:
-        return "unknown";
-    }
-}
 
 // One certificate of the input, from either decoder: `light` (the fast path,
 // public key left encoded) or `x509` (d2i_X509, the reference). `fields`
@@ -330,53 +71,6 @@ detail::CertFields x509_fields(const X509* cert) {
     X509_PUBKEY_get0_param(&key_oid, nullptr, nullptr, nullptr, X509_get_X509_PUBKEY(cert));
     f.key_algorithm = key_oid;
     return f;
-}
-
-// Whether `der` is private key material (or a PKCS#12 archive, which holds
-// keys). Only called after it failed to parse as a certificate.
-void refuse_if_key(const std::string& der) {
-    const auto* begin = reinterpret_cast<const unsigned char*>(der.data());
-    const long len = static_cast<long>(der.size());
-    const unsigned char* p = begin;
-    if (Pkcs12Ptr(d2i_PKCS12(nullptr, &p, len)) && p == begin + len) {
-        ERR_clear_error();
-        throw Error(ErrorKind::Pkcs12,
-                    "input is a PKCS#12 archive, which carries private keys; nothing was stored",
-                    "Export only the certificate, e.g. with: openssl pkcs12 -in file.p12 -nokeys");
-    }
-    p = begin;
-    if (Pkcs8Ptr(d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, len)) && p == begin + len) throw_private_key_found();
-    p = begin;
-    if (X509SigPtr(d2i_X509_SIG(nullptr, &p, len)) && p == begin + len) throw_private_key_found();
-    p = begin;
-    if (PkeyPtr(d2i_AutoPrivateKey(nullptr, &p, len)) && p == begin + len) throw_private_key_found();
-    ERR_clear_error();
-}
-
-// The outermost SEQUENCE must have DER's definite, minimal length. OpenSSL
-// also reads BER there, but re-encodes it as DER: the fingerprint of the
-// received bytes would then differ from the one OpenSSL prints, and a BER copy
-// of a stored certificate would slip past the unique fingerprint. Headers
-// OpenSSL cannot read at all are left to the decoders' own error.
-void require_der_outer(const std::string& der) {
-    const auto* begin = reinterpret_cast<const unsigned char*>(der.data());
-    const unsigned char* p = begin;
-    long content = 0;
-    int tag = 0;
-    int cls = 0;
-    const int ret = ASN1_get_object(&p, &content, &tag, &cls, static_cast<long>(der.size()));
-    ERR_clear_error();
-    if ((ret & 0x80) != 0) return;
-    if ((ret & 0x01) != 0) {
-        malformed("input is not DER-encoded",
-                  "Its outer SEQUENCE uses an indefinite (BER) length; convert it with: openssl x509 -outform DER");
-    }
-    const long header = static_cast<long>(p - begin);
-    if (content > INT_MAX - 16) return;  // far beyond any size limit; the decoders refuse it
-    if (ASN1_object_size(1, static_cast<int>(content), tag) != header + content) {
-        malformed("input is not DER-encoded",
-                  "Its outer SEQUENCE length is not in minimal form; convert it with: openssl x509 -outform DER");
-    }
 }
 
 // With `fast`, tries the fast decoder first; whatever it declines (including
@@ -417,7 +111,7 @@ DecodedCert decode_der(std::string der, bool trusted_aux, bool fast) {
             ERR_clear_error();
             refuse_if_key(der.substr(cert_len));  // a certificate followed by its key
             malformed("certificate is followed by unexpected trailing data",
-                      std::to_string(der.size() - cert_len) + " extra byte(s) after the certificate's DER encoding");
+                      std::to_string(der.size() - cert_len) + " extra byte(s) follow the certificate's DER encoding.");
         }
     }
     ERR_clear_error();
@@ -731,15 +425,6 @@ CertificateInfo build_info(std::vector<DecodedCert>& certs) {
     return info;
 }
 
-void check_size(std::string_view input, const ParseOptions& options) {
-    if (options.max_input_bytes != 0 && input.size() > options.max_input_bytes) {
-        throw Error(ErrorKind::TooLarge,
-                    "input is " + std::to_string(input.size()) + " bytes, more than the limit of " +
-                        std::to_string(options.max_input_bytes) + " bytes",
-                    {});
-    }
-}
-
 // The certificates of a PKCS#7 / CMS SignedData, in their stored order.
 // Returns false when `der` is not a ContentInfo at all.
 bool append_pkcs7(std::string_view der, std::vector<DecodedCert>& certs, bool fast) {
@@ -784,27 +469,12 @@ CertificateInfo parse_pem_blocks(std::string_view text, bool fast) {
             malformed("input contains a PKCS#7 bundle without certificates");
         }
         if (blocks.empty()) {
-            malformed("input contains no PEM certificate (expected a -----BEGIN CERTIFICATE----- block)");
+            malformed("input contains no PEM certificate", "A -----BEGIN CERTIFICATE----- block was expected.");
         }
         malformed("input contains no certificate, only other PEM blocks",
                   "Found: " + other_labels + ".");
     }
     return build_info(certs);
-}
-
-std::string escape_non_ascii(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    for (unsigned char c : text) {
-        if (c < 0x80) {
-            out += static_cast<char>(c);
-        } else {
-            unsigned char byte = c;
-            out += '\\';
-            out += colon_hex(&byte, 1);
-        }
-    }
-    return out;
 }
 
 CertificateInfo finish(CertificateInfo info, const ParseOptions& options) {
@@ -820,18 +490,15 @@ CertificateInfo finish(CertificateInfo info, const ParseOptions& options) {
 }  // namespace
 
 CertificateInfo parse_pem(std::string_view text, const ParseOptions& options) {
-    check_size(text, options);
+    check_input_size(text, options);
     ErrorQueueGuard guard;
     return finish(parse_pem_blocks(text, !options.force_full_parse), options);
 }
 
 CertificateInfo parse_der(std::string_view bytes, const ParseOptions& options) {
-    check_size(bytes, options);
+    check_input_size(bytes, options);
     ErrorQueueGuard guard;
-    if (bytes.empty()) malformed("input is empty");
-    // PuTTY key files have no PEM armour, so the PEM scan never sees them.
-    if (bytes.find("PuTTY-User-Key-File-") != std::string_view::npos) throw_private_key_found();
-    if (looks_like_pem(bytes)) return finish(parse_pem_blocks(bytes, !options.force_full_parse), options);
+    if (binary_input_is_pem(bytes)) return finish(parse_pem_blocks(bytes, !options.force_full_parse), options);
     std::vector<DecodedCert> certs;
     if (append_pkcs7(bytes, certs, !options.force_full_parse)) {
         if (certs.empty()) malformed("input is a PKCS#7 bundle without certificates");
@@ -892,100 +559,6 @@ ChainKeys certificate_chain_keys(std::string der, bool trusted_aux) {
     ChainKeys keys;
     fill_chain_keys(dc, keys);
     return keys;
-}
-
-}  // namespace netbox_ssl
-
-// ---------------------------------------------------------------------------
-// Certificate requests (csr.hpp): here because they share the certificate's
-// text rules (names, SANs, key type and size, spki_sha256).
-// ---------------------------------------------------------------------------
-namespace netbox_ssl {
-namespace {
-
-using X509ReqPtr = Owned<X509_REQ, X509_REQ_free>;
-
-void free_extensions(STACK_OF(X509_EXTENSION)* exts) { sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free); }
-
-}  // namespace
-
-CsrInfo parse_request_der(std::string der, const ParseOptions& options) {
-    ErrorQueueGuard guard;
-    require_der_outer(der);
-    const auto* begin = reinterpret_cast<const unsigned char*>(der.data());
-    const unsigned char* p = begin;
-    X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
-    if (!req) {
-        std::string reason = take_openssl_reason();
-        refuse_if_key(der);
-        malformed("input is not a valid certificate request (PKCS#10)", reason);
-    }
-    if (p != begin + der.size()) {
-        ERR_clear_error();
-        refuse_if_key(der.substr(static_cast<std::size_t>(p - begin)));
-        malformed("certificate request is followed by unexpected trailing data");
-    }
-
-    CsrInfo info;
-    info.subject = name_rfc2253(X509_REQ_get_subject_name(req.get()));
-    info.fingerprint_sha256 = sha256_hex(begin, der.size());
-
-    std::optional<std::string> first_dns;
-    std::unique_ptr<STACK_OF(X509_EXTENSION), void (*)(STACK_OF(X509_EXTENSION)*)> exts(
-        X509_REQ_get_extensions(req.get()), free_extensions);
-    ERR_clear_error();
-    if (exts) {
-        int critical = 0;
-        GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts.get(), NID_subject_alt_name, &critical, nullptr)));
-        ERR_clear_error();
-        if (names) {
-            for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
-                const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
-                int type = 0;
-                void* value = GENERAL_NAME_get0_value(gn, &type);
-                if (type == GEN_DNS && !first_dns) first_dns = ia5_text(static_cast<ASN1_IA5STRING*>(value));
-                info.sans.push_back(general_name_text(gn));
-            }
-        }
-    }
-    const X509_NAME* subject = X509_REQ_get_subject_name(req.get());
-    const int cn_index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-    if (cn_index >= 0) {
-        info.common_name = asn1_string_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, cn_index)));
-    } else {
-        info.common_name = first_dns;
-    }
-
-    X509_PUBKEY* pubkey = X509_REQ_get_X509_PUBKEY(req.get());
-    ASN1_OBJECT* key_oid = nullptr;
-    X509_PUBKEY_get0_param(&key_oid, nullptr, nullptr, nullptr, pubkey);
-    info.algorithm = public_key_algorithm(OBJ_obj2nid(key_oid));
-    EVP_PKEY* pkey = X509_REQ_get0_pubkey(req.get());
-    ERR_clear_error();
-    if (pkey != nullptr && (info.algorithm == "rsa" || info.algorithm == "ecdsa" || info.algorithm == "dsa")) {
-        const int bits = EVP_PKEY_get_bits(pkey);
-        if (bits > 0) info.key_size = bits;
-    }
-    unsigned char* spki_der = nullptr;
-    const int spki_len = i2d_X509_PUBKEY(pubkey, &spki_der);
-    if (spki_len <= 0) malformed("certificate request's public key cannot be encoded", take_openssl_reason());
-    std::unique_ptr<unsigned char, void (*)(unsigned char*)> spki_owner(spki_der, free_openssl_bytes);
-    info.spki_sha256 = sha256_hex(spki_der, static_cast<std::size_t>(spki_len));
-
-    const X509_ALGOR* sig_alg = nullptr;
-    X509_REQ_get0_signature(req.get(), nullptr, &sig_alg);
-    const ASN1_OBJECT* sig_oid = nullptr;
-    X509_ALGOR_get0(&sig_oid, nullptr, nullptr, sig_alg);
-    info.signature_algorithm = oid_text(sig_oid, false);
-    info.signature_valid = pkey != nullptr && X509_REQ_verify(req.get(), pkey) == 1;
-    ERR_clear_error();
-
-    info.pem_content = pem_encode(der, "CERTIFICATE REQUEST");
-    if (options.ascii_only) {
-        if (info.common_name) info.common_name = escape_non_ascii(*info.common_name);
-        for (std::string& san : info.sans) san = escape_non_ascii(san);
-    }
-    return info;
 }
 
 }  // namespace netbox_ssl

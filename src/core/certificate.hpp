@@ -28,14 +28,26 @@ enum class ErrorKind {
 // (a fixed library string) where one exists.
 class Error : public std::runtime_error {
 public:
-    Error(ErrorKind kind, const std::string& message, std::string detail = {})
-        : std::runtime_error(message), kind_(kind), detail_(std::move(detail)) {}
+    Error(ErrorKind kind, const std::string& message, std::string detail = {}, int item = 0)
+        : std::runtime_error(message), kind_(kind), detail_(std::move(detail)), item_(item) {}
     ErrorKind kind() const noexcept { return kind_; }
     const std::string& detail() const noexcept { return detail_; }
+    // The 1-based bundle item the error is about (the message already names
+    // it), 0 when the error is not about one item of a bundle.
+    int item() const noexcept { return item_; }
+    // Advice for the user (a full sentence), empty when there is none. The
+    // message states the problem, detail explains it, hint says what to do.
+    const std::string& hint() const noexcept { return hint_; }
+    Error& with_hint(std::string hint) {
+        hint_ = std::move(hint);
+        return *this;
+    }
 
 private:
     ErrorKind kind_;
     std::string detail_;
+    int item_;
+    std::string hint_;
 };
 
 // Every parsed column of ssl_certificate. Text fields are always valid UTF-8

@@ -33,8 +33,7 @@ CsrInfo parse_csr_pem(std::string_view text, const ParseOptions& options = {});
 // Bytes: one DER request, or PEM text.
 CsrInfo parse_csr_der(std::string_view bytes, const ParseOptions& options = {});
 
-// The request's fields from exactly one DER request (certificate.cpp, which
-// owns the text rules shared with certificates).
+// The request's fields from exactly one DER request.
 CsrInfo parse_request_der(std::string der, const ParseOptions& options);
 
 }  // namespace netbox_ssl

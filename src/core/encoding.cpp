@@ -247,9 +247,9 @@ void poll_cancel() {
 }
 
 void throw_private_key_found() {
-    throw Error(ErrorKind::PrivateKey,
-                "input contains a private key; nothing was stored, and private keys must never be sent to the database",
-                "Send only the certificate (the -----BEGIN CERTIFICATE----- blocks) and keep the key where it is.");
+    throw Error(ErrorKind::PrivateKey, "input contains a private key",
+                "Nothing was stored: private keys must never be sent to the database.")
+        .with_hint("Send only the certificate (the -----BEGIN CERTIFICATE----- blocks) and keep the key where it is.");
 }
 
 bool next_pem_block(std::string_view text, std::size_t& pos, PemBlock& out) {

@@ -21,27 +21,22 @@
 #include "core/bundle_reader.hpp"
 
 #include "pg/adapter.hpp"
-#include "pg/core_call.hpp"
+#include "pg/boundary.hpp"
 #include "pg/standby.hpp"
 
 #include <cstring>
 #include <new>
 
 extern "C" {
-#include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
-
-PG_FUNCTION_INFO_V1(ssl_import_bundle_text);
-PG_FUNCTION_INFO_V1(ssl_import_bundle_bytea);
 }
 
 namespace {
@@ -72,8 +67,8 @@ SPIPlanPtr update_chain_plan(FunctionCallInfo fcinfo) {
                  "RETURNING certificate_id",
                  s, s),
         2, types);
-    if (plan == nullptr) elog(ERROR, "netbox_ssl: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-    if (SPI_keepplan(plan) != 0) elog(ERROR, "netbox_ssl: SPI_keepplan failed");
+    if (plan == nullptr) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+    if (SPI_keepplan(plan) != 0) elog(ERROR, "SPI_keepplan failed");
     bundle_plans.schema = schema;
     bundle_plans.update_chain = plan;
     return plan;
@@ -90,8 +85,8 @@ OnConflict on_conflict_arg(FunctionCallInfo fcinfo) {
     // line, so a key passed here by mistake is not echoed either.
     const bool echo = strlen(mode) <= 32 && strpbrk(mode, "\r\n") == nullptr;
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    echo ? errmsg("on_conflict must be 'error', 'skip' or 'update_chain', not \"%s\"", mode)
-                         : errmsg("on_conflict must be 'error', 'skip' or 'update_chain'"),
+                    echo ? errmsg("invalid value for on_conflict: \"%s\"", mode) : errmsg("invalid value for on_conflict"),
+                    errdetail("Valid values are 'error', 'skip' and 'update_chain'."),
                     errhidestmt(true)));
     pg_unreachable();
 }
@@ -139,27 +134,26 @@ bool id_contains(const IdSet* set, int64 id) {
 
 [[noreturn]] void raise_with_ordinality(CoreFailure* failure, InputForm form, int ordinality) {
     // Errors from the reader already name their item; others get it here.
-    if (strncmp(failure->message, "bundle item ", 12) != 0 && failure->kind != netbox_ssl::ErrorKind::PrivateKey &&
+    if (failure->item == 0 && failure->kind != netbox_ssl::ErrorKind::PrivateKey &&
         failure->kind != netbox_ssl::ErrorKind::Pkcs12 && !failure->out_of_memory) {
         char copy[sizeof failure->message];
         memcpy(copy, failure->message, sizeof copy);
         snprintf(failure->message, sizeof failure->message, "bundle item %d: %s", ordinality, copy);
         trim_partial_utf8(failure->message);
+        failure->item = ordinality;
     }
     raise_core_error(failure, form);
 }
 
 Datum import_bundle(FunctionCallInfo fcinfo, InputForm form) {
     refuse_on_standby("ssl_import_bundle");
-    if (PG_ARGISNULL(0)) {
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the bundle argument must not be NULL"), errhidestmt(true)));
-    }
+    require_arg(fcinfo, 0, "the bundle argument");
     const OnConflict mode = on_conflict_arg(fcinfo);
-    text* tenant = PG_NARGS() > 2 && !PG_ARGISNULL(2) ? PG_GETARG_TEXT_PP(2) : nullptr;
-    struct varlena* arg = PG_GETARG_VARLENA_PP(0);
-    const char* data = VARDATA_ANY(arg);
-    const std::size_t len = VARSIZE_ANY_EXHDR(arg);
-    const int encoding = GetDatabaseEncoding();
+    text* tenant = optional_text_arg(fcinfo, 2);
+    // The limit applies to each certificate (the reader checks it); the
+    // bundle itself is bounded only by PostgreSQL's 1 GB value size.
+    const InputBytes input = read_input_arg(fcinfo, 0, "the bundle argument", "bundle input", 0);
+    const netbox_ssl::ParseOptions options = core_parse_options();
 
     InitMaterializedSRF(fcinfo, 0);
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
@@ -172,12 +166,8 @@ Datum import_bundle(FunctionCallInfo fcinfo, InputForm form) {
     netbox_ssl::BundleReader* reader = nullptr;
     CoreFailure failure;
     bool ok = run_core(&failure, [&] {
-        netbox_ssl::ParseOptions options;
-        // The limit applies to each certificate; the bundle itself is
-        // bounded only by PostgreSQL's 1 GB value size.
-        options.max_input_bytes = static_cast<std::size_t>(netbox_ssl_max_input_bytes);
-        options.ascii_only = encoding != PG_UTF8 && encoding != PG_SQL_ASCII;
-        reader = new (reader_mem) netbox_ssl::BundleReader(std::string_view(data, len), form == InputForm::Text, options);
+        reader = new (reader_mem)
+            netbox_ssl::BundleReader(std::string_view(input.data, input.len), form == InputForm::Text, options);
     });
     if (!ok) raise_core_error(&failure, form);
     callback->func = destroy_reader;
@@ -239,7 +229,7 @@ Datum import_bundle(FunctionCallInfo fcinfo, InputForm form) {
                     Datum args[2] = {Int64GetDatum(id), PointerGetDatum(cert.issuer_chain)};
                     const int rc = SPI_execute_plan(chain_plan, args, nullptr, false, 0);
                     if (rc != SPI_OK_INSERT_RETURNING) {
-                        elog(ERROR, "netbox_ssl: updating an issuer chain failed: %s", SPI_result_code_string(rc));
+                        elog(ERROR, "updating an issuer chain failed: %s", SPI_result_code_string(rc));
                     }
                     if (SPI_processed == 1) outcome = "chain_updated";
                     SPI_freetuptable(SPI_tuptable);
@@ -279,5 +269,5 @@ void define_bundle_settings() {
                             &progress_every, 10000, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 }
 
-extern "C" Datum ssl_import_bundle_text(PG_FUNCTION_ARGS) { return import_bundle(fcinfo, InputForm::Text); }
-extern "C" Datum ssl_import_bundle_bytea(PG_FUNCTION_ARGS) { return import_bundle(fcinfo, InputForm::Binary); }
+NETBOX_SSL_ENTRY(ssl_import_bundle_text) { return import_bundle(fcinfo, InputForm::Text); }
+NETBOX_SSL_ENTRY(ssl_import_bundle_bytea) { return import_bundle(fcinfo, InputForm::Binary); }

@@ -1,11 +1,11 @@
 // The chain validator's SQL entry points (internal helpers of
 // ssl_validate_chain, ssl_validate_all and ssl_trust_anchor_load).
 //
-// Same shape as certificate_input.cpp: arguments are read and detoasted
-// before any C++ object exists, the core runs inside run_core()
-// (pg/core_call.hpp), which catches everything into plain storage, and only
-// after the C++ scope has closed do we ereport or build Datums. Memory handed out of the C++ scope is
-// palloc'd with MCXT_ALLOC_NO_OOM, so nothing in it can longjmp.
+// Through the boundary helper (boundary.hpp): arguments are read and
+// detoasted before any C++ object exists, the core runs inside run_core(),
+// which catches everything into plain storage, and only after the C++ scope
+// has closed do we ereport or build Datums. Memory handed out of the C++
+// scope comes from core_alloc/core_text, which cannot longjmp.
 //
 // The trust store is cached for the life of the backend: while the anchors
 // and the intermediate pool are byte-for-byte the ones of the previous call,
@@ -16,71 +16,24 @@
 #include "core/encoding.hpp"
 
 #include "pg/adapter.hpp"
-#include "pg/core_call.hpp"
+#include "pg/boundary.hpp"
 
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <new>
 #include <string>
 
 extern "C" {
-#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
-
-PG_FUNCTION_INFO_V1(ssl_chain_verify);
-PG_FUNCTION_INFO_V1(ssl_chain_split_pem);
-PG_FUNCTION_INFO_V1(ssl_issuer_chain_check);
 }
 
 namespace {
 
-// Raised without the detail and hint raise_core_error adds for certificate
-// input: chain failures are about the anchors and pool, not one input.
-[[noreturn]] void raise_chain_failure(const CoreFailure* f) {
-    raise_if_cancelled(f);
-    using netbox_ssl::ErrorKind;
-    if (f->out_of_memory) {
-        ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory while validating a chain"), errhidestmt(true)));
-    }
-    int code = ERRCODE_INTERNAL_ERROR;
-    switch (f->kind) {
-    case ErrorKind::Malformed: code = ERRCODE_INVALID_TEXT_REPRESENTATION; break;
-    case ErrorKind::PrivateKey:
-    case ErrorKind::Pkcs12: code = ERRCODE_INVALID_PARAMETER_VALUE; break;
-    case ErrorKind::TooLarge: code = ERRCODE_PROGRAM_LIMIT_EXCEEDED; break;
-    case ErrorKind::Internal: break;
-    }
-    // The statement may carry PEM text (a bundle, a chain): never logged.
-    const bool secret = f->kind == ErrorKind::PrivateKey || f->kind == ErrorKind::Pkcs12;
-    ereport(ERROR, (errcode(code), errmsg("%s", f->message), errhidestmt(true), errhidecontext(secret)));
-    pg_unreachable();
-}
-
-void* alloc_or_throw(std::size_t size) {
-    if (size >= MaxAllocSize) throw netbox_ssl::Error(netbox_ssl::ErrorKind::TooLarge, "chain result is too large");
-    void* p = palloc_extended(size, MCXT_ALLOC_NO_OOM);
-    if (p == nullptr) throw std::bad_alloc();
-    return p;
-}
-
-text* to_text(const std::string& s) {
-    auto* t = static_cast<text*>(alloc_or_throw(VARHDRSZ + s.size()));
-    SET_VARSIZE(t, VARHDRSZ + s.size());
-    std::memcpy(VARDATA(t), s.data(), s.size());
-    return t;
-}
-
-// A varlena's payload, read while no C++ object is alive.
-struct Bytes {
-    const char* data;
-    std::size_t len;
-};
+using Bytes = InputBytes;
 
 // Elements of a one-dimensional array of text or bytea, NULLs skipped.
 struct ByteList {
@@ -105,12 +58,6 @@ ByteList read_array(FunctionCallInfo fcinfo, int argno, Oid elemtype) {
         out.items[out.count++] = {VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v)};
     }
     return out;
-}
-
-Bytes read_text(FunctionCallInfo fcinfo, int argno) {
-    if (PG_ARGISNULL(argno)) return {"", 0};
-    text* t = PG_GETARG_TEXT_PP(argno);
-    return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
 }
 
 // The cached store. Deliberately kept across calls (see the file comment);
@@ -159,36 +106,23 @@ std::string chain_rule_problem(std::string_view text, netbox_ssl::CertificateSet
     return {};
 }
 
-// Seconds since 1970 for a finite timestamptz.
-std::int64_t unix_seconds(TimestampTz ts) {
-    constexpr std::int64_t kEpochShift = static_cast<std::int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
-    // Floor division, so an instant before 1970 is not rounded up.
-    std::int64_t secs = ts / USECS_PER_SEC;
-    if (ts % USECS_PER_SEC < 0) --secs;
-    return secs + kEpochShift;
-}
-
 }  // namespace
 
 // ssl_chain_verify(leaf text, chain text, pool text[], anchors bytea[],
 //                  at timestamptz, hostname text,
 //                  OUT status text, OUT depth int, OUT message text, OUT chain text[])
-extern "C" Datum ssl_chain_verify(PG_FUNCTION_ARGS) {
-    if (PG_ARGISNULL(0)) {
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the certificate to validate must not be NULL"), errhidestmt(true)));
-    }
-    if (PG_ARGISNULL(4)) {
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the validation time must not be NULL"), errhidestmt(true)));
-    }
+NETBOX_SSL_ENTRY(ssl_chain_verify) {
+    require_arg(fcinfo, 0, "the certificate to validate");
+    require_arg(fcinfo, 4, "the validation time");
     const TimestampTz at = PG_GETARG_TIMESTAMPTZ(4);
     if (TIMESTAMP_NOT_FINITE(at)) {
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the validation time must be finite"), errhidestmt(true)));
     }
-    const Bytes leaf = read_text(fcinfo, 0);
-    const Bytes chain = read_text(fcinfo, 1);
+    const Bytes leaf = read_text_arg(fcinfo, 0);
+    const Bytes chain = read_text_arg(fcinfo, 1);
     // 1.5 passes the issuer candidates as a seventh argument; the pool then
     // is empty, so the cached store holds the anchors only.
-    const Bytes candidates = PG_NARGS() > 6 ? read_text(fcinfo, 6) : Bytes{"", 0};
+    const Bytes candidates = PG_NARGS() > 6 ? read_text_arg(fcinfo, 6) : Bytes{"", 0};
     const ByteList pool = read_array(fcinfo, 2, TEXTOID);
     const ByteList anchors = read_array(fcinfo, 3, BYTEAOID);
     char* hostname = PG_ARGISNULL(5) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(5));
@@ -197,10 +131,7 @@ extern "C" Datum ssl_chain_verify(PG_FUNCTION_ARGS) {
                         errhint("Pass NULL to validate without a host name."), errhidestmt(true)));
     }
 
-    TupleDesc desc = nullptr;
-    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("ssl_chain_verify must return a composite"), errhidestmt(true)));
-    }
+    TupleDesc desc = composite_result_desc(fcinfo);
 
     const char* status = nullptr;
     int depth = 0;
@@ -249,38 +180,28 @@ extern "C" Datum ssl_chain_verify(PG_FUNCTION_ARGS) {
         }
         status = netbox_ssl::chain_status_name(r.status);  // static storage
         depth = r.depth;
-        message = to_text(r.message);
-        chain_items = static_cast<text**>(alloc_or_throw(sizeof(text*) * (r.chain.size() + 1)));
-        for (const std::string& fp : r.chain) chain_items[nchain++] = to_text(fp);
+        message = core_text(r.message);
+        chain_items = static_cast<text**>(core_alloc(sizeof(text*) * (r.chain.size() + 1)));
+        for (const std::string& fp : r.chain) chain_items[nchain++] = core_text(fp);
     });
-    if (!ok) raise_chain_failure(&failure);
+    if (!ok) raise_core_error(&failure, InputForm::Text, CoreErrorStyle::Chain);
 
-    Datum* fps = static_cast<Datum*>(palloc(sizeof(Datum) * (nchain + 1)));
-    for (int i = 0; i < nchain; ++i) fps[i] = PointerGetDatum(chain_items[i]);
     Datum values[4] = {CStringGetTextDatum(status), Int32GetDatum(depth), PointerGetDatum(message),
-                       PointerGetDatum(construct_array(fps, nchain, TEXTOID, -1, false, TYPALIGN_INT))};
+                       text_array_datum(chain_items, nchain)};
     bool nulls[4] = {false, false, false, false};
-    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
 // ssl_chain_split_pem(pem text) RETURNS bytea[]: every CERTIFICATE block of
 // a PEM text as DER, in order. A private key anywhere refuses the whole
 // input (22023), as every other entry point does.
-extern "C" Datum ssl_chain_split_pem(PG_FUNCTION_ARGS) {
-    if (PG_ARGISNULL(0)) {
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the PEM bundle must not be NULL"), errhidestmt(true)));
-    }
-    const Size raw_size = toast_raw_datum_size(PG_GETARG_DATUM(0)) - VARHDRSZ;
+NETBOX_SSL_ENTRY(ssl_chain_split_pem) {
+    require_arg(fcinfo, 0, "the PEM bundle");
     // A CA bundle is far larger than one certificate: Debian's is about
     // 200 kB. The limit is the single-certificate limit times 64.
-    const Size limit = static_cast<Size>(netbox_ssl_max_input_bytes) * 64;
-    if (raw_size > limit) {
-        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                        errmsg("PEM bundle is %zu bytes, more than the limit of %zu bytes", raw_size, limit),
-                        errhint("Raise netbox_ssl.max_input_bytes (the bundle limit is 64 times it), or load the bundle in parts."),
-                        errhidestmt(true)));
-    }
-    const Bytes pem = read_text(fcinfo, 0);
+    refuse_oversized("the PEM bundle", arg_raw_size(fcinfo, 0), static_cast<Size>(netbox_ssl_max_input_bytes) * 64,
+                     "Raise netbox_ssl.max_input_bytes (the bundle limit is 64 times it), or load the bundle in parts.");
+    const Bytes pem = read_text_arg(fcinfo, 0);
 
     int count = 0;
     bytea** items = nullptr;
@@ -288,14 +209,14 @@ extern "C" Datum ssl_chain_split_pem(PG_FUNCTION_ARGS) {
     const bool ok = run_core(&failure, [&] {
         netbox_ssl::CertificateSet set;  // decodes each block: bad DER is refused here
         const std::vector<netbox_ssl::PemBlock> blocks = netbox_ssl::split_pem(std::string_view(pem.data, pem.len));
-        items = static_cast<bytea**>(alloc_or_throw(sizeof(bytea*) * (blocks.size() + 1)));
+        items = static_cast<bytea**>(core_alloc(sizeof(bytea*) * (blocks.size() + 1)));
         for (const netbox_ssl::PemBlock& block : blocks) {
             if (block.kind != netbox_ssl::PemKind::Certificate) continue;
             set.add_der(block.der);
-            items[count++] = to_text(block.der);
+            items[count++] = core_text(block.der);
         }
     });
-    if (!ok) raise_chain_failure(&failure);
+    if (!ok) raise_core_error(&failure, InputForm::Text, CoreErrorStyle::Chain);
 
     Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (count + 1)));
     for (int i = 0; i < count; ++i) datums[i] = PointerGetDatum(items[i]);
@@ -310,18 +231,16 @@ extern "C" Datum ssl_chain_split_pem(PG_FUNCTION_ARGS) {
 // PEM input. With raise_error the problem is raised with its SQLSTATE (the
 // statement hidden from the log); without, it is returned as one sentence,
 // NULL when the chain is acceptable.
-extern "C" Datum ssl_issuer_chain_check(PG_FUNCTION_ARGS) {
+NETBOX_SSL_ENTRY(ssl_issuer_chain_check) {
     if (PG_ARGISNULL(0)) PG_RETURN_NULL();
     const bool raise_error = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
-    const Size raw_size = toast_raw_datum_size(PG_GETARG_DATUM(0)) - VARHDRSZ;
+    const Size raw_size = arg_raw_size(fcinfo, 0);
     const Size limit = static_cast<Size>(netbox_ssl_max_input_bytes);
-    if (raw_size > limit) {
-        if (!raise_error) PG_RETURN_TEXT_P(cstring_to_text("The issuer chain is larger than netbox_ssl.max_input_bytes."));
-        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                        errmsg("issuer_chain is %zu bytes, more than the limit of %zu bytes", raw_size, limit),
-                        errhint("Store only the intermediate certificates of the chain."), errhidestmt(true)));
+    if (raw_size > limit && !raise_error) {
+        PG_RETURN_TEXT_P(cstring_to_text("The issuer chain is larger than netbox_ssl.max_input_bytes."));
     }
-    const Bytes chain = read_text(fcinfo, 0);
+    refuse_oversized("issuer_chain", raw_size, limit, "Store only the intermediate certificates of the chain.");
+    const Bytes chain = read_text_arg(fcinfo, 0);
 
     char problem_text[128] = {};
     CoreFailure failure;
@@ -336,7 +255,7 @@ extern "C" Datum ssl_issuer_chain_check(PG_FUNCTION_ARGS) {
             PG_RETURN_TEXT_P(cstring_to_text(key ? "The issuer chain holds a private key."
                                                  : psprintf("The issuer chain is malformed: %s.", failure.message)));
         }
-        raise_chain_failure(&failure);
+        raise_core_error(&failure, InputForm::Text, CoreErrorStyle::Chain);
     }
     const char* problem = problem_text;
     if (problem[0] == '\0') PG_RETURN_NULL();

@@ -6,6 +6,7 @@
 // commit: everything happens in the caller's transaction, savepoint or
 // trigger, and any error leaves nothing behind.
 #include "pg/adapter.hpp"
+#include "pg/boundary.hpp"
 #include "pg/standby.hpp"
 
 #include <initializer_list>
@@ -16,11 +17,6 @@ extern "C" {
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
-
-PG_FUNCTION_INFO_V1(ssl_import_text);
-PG_FUNCTION_INFO_V1(ssl_import_bytea);
-PG_FUNCTION_INFO_V1(ssl_renew_text);
-PG_FUNCTION_INFO_V1(ssl_renew_bytea);
 }
 
 namespace {
@@ -59,9 +55,9 @@ Plans plans;
 SPIPlanPtr prepare(const char* sql, int nargs, const Oid* types) {
     SPIPlanPtr plan = SPI_prepare(sql, nargs, const_cast<Oid*>(types));
     if (plan == nullptr) {
-        elog(ERROR, "netbox_ssl: SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result), sql);
+        elog(ERROR, "SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result), sql);
     }
-    if (SPI_keepplan(plan) != 0) elog(ERROR, "netbox_ssl: SPI_keepplan failed");
+    if (SPI_keepplan(plan) != 0) elog(ERROR, "SPI_keepplan failed");
     return plan;
 }
 
@@ -151,10 +147,6 @@ void fill_insert_params(const FlatCert* cert, text* tenant, text* key_location, 
 
 char* text_cstring(text* t) { return t == nullptr ? nullptr : text_to_cstring(t); }
 
-text* optional_text_arg(FunctionCallInfo fcinfo, int argno) {
-    return PG_NARGS() > argno && !PG_ARGISNULL(argno) ? PG_GETARG_TEXT_PP(argno) : nullptr;
-}
-
 // Raised when ON CONFLICT found the fingerprint taken. The id is looked up
 // afresh; under REPEATABLE READ a concurrent winner may be invisible.
 [[noreturn]] void raise_duplicate(const Plans& p, text* fingerprint) {
@@ -186,7 +178,7 @@ Datum import_common(FunctionCallInfo fcinfo, InputForm form) {
     char nulls[kInsertParams];
     fill_insert_params(&cert, tenant, key_location, values, nulls);
     int rc = SPI_execute_plan(p.import_insert, values, nulls, false, 0);
-    if (rc != SPI_OK_SELECT) elog(ERROR, "netbox_ssl: import failed: %s", SPI_result_code_string(rc));
+    if (rc != SPI_OK_SELECT) elog(ERROR, "import failed: %s", SPI_result_code_string(rc));
     if (SPI_processed == 0) raise_duplicate(p, cert.fingerprint_sha256);
     bool isnull = false;
     int64 id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -203,10 +195,7 @@ bool same_name_ignoring_case(text* a, const char* b) {
 
 Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     refuse_on_standby("ssl_renew");
-    if (PG_ARGISNULL(0)) {
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("old_id must not be NULL"),
-                        errhidestmt(true)));  // the statement carries the certificate
-    }
+    require_arg(fcinfo, 0, "old_id");
     const int64 old_id = PG_GETARG_INT64(0);
     FlatCert cert;
     read_certificate_arg(fcinfo, 1, form, &cert);
@@ -226,7 +215,7 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     // deadlocked against the move below (security item 13).
     Datum id_arg[1] = {Int64GetDatum(old_id)};
     int rc = SPI_execute_plan(p.lock_old, id_arg, nullptr, false, 1);
-    if (rc != SPI_OK_SELECT) elog(ERROR, "netbox_ssl: lock failed: %s", SPI_result_code_string(rc));
+    if (rc != SPI_OK_SELECT) elog(ERROR, "lock failed: %s", SPI_result_code_string(rc));
     if (SPI_processed == 0) {
         ereport(ERROR, (errcode(ERRCODE_NO_DATA_FOUND), errmsg("certificate " INT64_FORMAT " does not exist", old_id)));
     }
@@ -250,8 +239,8 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     }
     if (strcmp(status, "active") != 0 && strcmp(status, "expired") != 0) {
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("certificate " INT64_FORMAT " is %s; only active or expired certificates can be renewed",
-                               old_id, status)));
+                        errmsg("certificate " INT64_FORMAT " cannot be renewed", old_id),
+                        errdetail("It is %s; only active or expired certificates can be renewed.", status)));
     }
     if (!allow_cn_change && !same_name_ignoring_case(cert.common_name, old_cn)) {
         char* new_cn = text_cstring(cert.common_name);
@@ -267,8 +256,9 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     }
     if (cert.valid_to < GetCurrentTransactionStartTimestamp()) {
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("the replacement certificate expired at %s; renew with a certificate that is still valid",
-                               timestamptz_to_str(cert.valid_to))));
+                        errmsg("the replacement certificate has expired"),
+                        errdetail("It expired at %s.", timestamptz_to_str(cert.valid_to)),
+                        errhint("Renew with a certificate that is still valid.")));
     }
 
     // 3. The new row, inheriting tenant and (unless given) the key location.
@@ -279,7 +269,7 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
                                                : (location_null ? nullptr : DatumGetTextPP(old_location)),
                        values, nulls);
     rc = SPI_execute_plan(p.renew_insert, values, nulls, false, 0);
-    if (rc != SPI_OK_INSERT_RETURNING) elog(ERROR, "netbox_ssl: renewal insert failed: %s", SPI_result_code_string(rc));
+    if (rc != SPI_OK_INSERT_RETURNING) elog(ERROR, "renewal insert failed: %s", SPI_result_code_string(rc));
     if (SPI_processed == 0) raise_duplicate(p, cert.fingerprint_sha256);
     bool isnull = false;
     const int64 new_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -291,7 +281,7 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     internal_switch_set(kSwitchMoving, old_id);
     rc = SPI_execute_plan(p.move_assignments, ids, nullptr, false, 0);
     internal_switch_clear(kSwitchMoving);
-    if (rc != SPI_OK_UPDATE) elog(ERROR, "netbox_ssl: moving assignments failed: %s", SPI_result_code_string(rc));
+    if (rc != SPI_OK_UPDATE) elog(ERROR, "moving assignments failed: %s", SPI_result_code_string(rc));
     const int64 moved = static_cast<int64>(SPI_processed);
 
     // 5. The linked events, before the status change: from 1.1 on, a
@@ -299,12 +289,12 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     Datum event_args[4] = {Int64GetDatum(old_id), Int64GetDatum(new_id), CStringGetTextDatum(status),
                            Int64GetDatum(moved)};
     rc = SPI_execute_plan(p.renew_events, event_args, nullptr, false, 0);
-    if (rc != SPI_OK_INSERT) elog(ERROR, "netbox_ssl: logging the renewal failed: %s", SPI_result_code_string(rc));
+    if (rc != SPI_OK_INSERT) elog(ERROR, "logging the renewal failed: %s", SPI_result_code_string(rc));
 
     // 6. The old certificate is kept, as replaced.
     rc = SPI_execute_plan(p.mark_replaced, ids, nullptr, false, 0);
     if (rc != SPI_OK_UPDATE || SPI_processed != 1) {
-        elog(ERROR, "netbox_ssl: marking certificate " INT64_FORMAT " replaced failed", old_id);
+        elog(ERROR, "marking certificate " INT64_FORMAT " replaced failed", old_id);
     }
 
     SPI_finish();
@@ -313,10 +303,10 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
 
 }  // namespace
 
-extern "C" Datum ssl_import_text(PG_FUNCTION_ARGS) { return import_common(fcinfo, InputForm::Text); }
-extern "C" Datum ssl_import_bytea(PG_FUNCTION_ARGS) { return import_common(fcinfo, InputForm::Binary); }
-extern "C" Datum ssl_renew_text(PG_FUNCTION_ARGS) { return renew_common(fcinfo, InputForm::Text); }
-extern "C" Datum ssl_renew_bytea(PG_FUNCTION_ARGS) { return renew_common(fcinfo, InputForm::Binary); }
+NETBOX_SSL_ENTRY(ssl_import_text) { return import_common(fcinfo, InputForm::Text); }
+NETBOX_SSL_ENTRY(ssl_import_bytea) { return import_common(fcinfo, InputForm::Binary); }
+NETBOX_SSL_ENTRY(ssl_renew_text) { return renew_common(fcinfo, InputForm::Text); }
+NETBOX_SSL_ENTRY(ssl_renew_bytea) { return renew_common(fcinfo, InputForm::Binary); }
 
 // For ssl_import_bundle (bundle.cpp): ssl_import's own insert (row and
 // imported event) for one parsed certificate. The caller is connected to SPI.
@@ -326,7 +316,7 @@ bool import_flat_certificate(FunctionCallInfo fcinfo, const FlatCert* cert, text
     char nulls[kInsertParams];
     fill_insert_params(cert, tenant, nullptr, values, nulls);
     const int rc = SPI_execute_plan(p.import_insert, values, nulls, false, 0);
-    if (rc != SPI_OK_SELECT) elog(ERROR, "netbox_ssl: import failed: %s", SPI_result_code_string(rc));
+    if (rc != SPI_OK_SELECT) elog(ERROR, "import failed: %s", SPI_result_code_string(rc));
     const bool inserted = SPI_processed == 1;
     if (inserted) {
         bool isnull = false;

@@ -1,5 +1,6 @@
 // Module registration and the extension's settings.
 #include "pg/adapter.hpp"
+#include "pg/boundary.hpp"
 
 #include <algorithm>
 #include <iterator>
@@ -24,10 +25,6 @@ PG_MODULE_MAGIC;
 
 // NOLINTNEXTLINE(bugprone-reserved-identifier): the name PostgreSQL calls on load
 void _PG_init(void);
-
-PG_FUNCTION_INFO_V1(ssl_caller);
-PG_FUNCTION_INFO_V1(ssl_internal_set);
-PG_FUNCTION_INFO_V1(ssl_internal_get);
 }
 
 int netbox_ssl_max_input_bytes = 1024 * 1024;
@@ -189,7 +186,7 @@ void _PG_init(void) {
 // SECURITY DEFINER function (it follows SET ROLE, unlike session_user). The
 // writing functions run as the extension's owner, so current_user there
 // would name the owner instead of the caller.
-extern "C" Datum ssl_caller(PG_FUNCTION_ARGS) {
+NETBOX_SSL_ENTRY(ssl_caller) {
     (void)fcinfo;
     PG_RETURN_TEXT_P(cstring_to_text(GetUserNameFromId(GetOuterUserId(), false)));
 }
@@ -197,10 +194,8 @@ extern "C" Datum ssl_caller(PG_FUNCTION_ARGS) {
 // ssl_internal_set(switch, value): sets (value not NULL) or clears (NULL) an
 // internal switch for the rest of the current (sub)transaction. No EXECUTE
 // for PUBLIC.
-extern "C" Datum ssl_internal_set(PG_FUNCTION_ARGS) {
-    if (PG_ARGISNULL(0)) {
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the switch name must not be NULL")));
-    }
+NETBOX_SSL_ENTRY(ssl_internal_set) {
+    require_arg(fcinfo, 0, "the switch name");
     const auto slot = static_cast<InternalSwitchSlot>(slot_of(PG_GETARG_TEXT_PP(0)));
     if (PG_ARGISNULL(1)) {
         internal_switch_clear(slot);
@@ -211,7 +206,7 @@ extern "C" Datum ssl_internal_set(PG_FUNCTION_ARGS) {
 }
 
 // ssl_internal_get(switch): the switch's value, NULL when not set.
-extern "C" Datum ssl_internal_get(PG_FUNCTION_ARGS) {
+NETBOX_SSL_ENTRY(ssl_internal_get) {
     if (PG_ARGISNULL(0)) PG_RETURN_NULL();
     const InternalSwitch& s = switches[slot_of(PG_GETARG_TEXT_PP(0))];
     if (!s.set) PG_RETURN_NULL();

@@ -8,18 +8,11 @@
 #include "core/netbox_format.hpp"
 
 #include "pg/adapter.hpp"
-#include "pg/core_call.hpp"
+#include "pg/boundary.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
-#include "catalog/pg_type.h"
 #include "funcapi.h"
-#include "mb/pg_wchar.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
-
-PG_FUNCTION_INFO_V1(ssl_netbox_fields_text);
-PG_FUNCTION_INFO_V1(ssl_netbox_fields_bytea);
 }
 
 namespace {
@@ -49,9 +42,7 @@ void flatten_netbox(const netbox_ssl::NetboxFields& f, FlatNetbox* out) {
     out->serial_number = core_text(f.serial_number);
     out->issuer = core_text(f.issuer);
     out->nsans = static_cast<int>(f.sans.size());
-    void* sans = palloc_extended(sizeof(text*) * (f.sans.size() + 1), MCXT_ALLOC_NO_OOM);
-    if (sans == nullptr) throw std::bad_alloc();
-    out->sans = static_cast<text**>(sans);
+    out->sans = static_cast<text**>(core_alloc(sizeof(text*) * (f.sans.size() + 1)));
     for (std::size_t i = 0; i < f.sans.size(); ++i) out->sans[i] = core_text(f.sans[i]);
     out->has_key_size = f.key_size.has_value();
     out->key_size = f.key_size.value_or(0);
@@ -63,8 +54,7 @@ void flatten_netbox(const netbox_ssl::NetboxFields& f, FlatNetbox* out) {
 Datum netbox_fields(FunctionCallInfo fcinfo, InputForm form) {
     FlatCert cert;
     read_certificate_arg(fcinfo, 0, form, &cert);  // raises on any bad input
-    const int encoding = GetDatabaseEncoding();
-    const bool ascii_only = encoding != PG_UTF8 && encoding != PG_SQL_ASCII;
+    const bool ascii_only = core_ascii_only();
     const std::string_view leaf = text_view(cert.pem_content);
     const std::string_view chain = text_view(cert.issuer_chain);
 
@@ -73,14 +63,7 @@ Datum netbox_fields(FunctionCallInfo fcinfo, InputForm form) {
     const bool ok = run_core(&failure, [&] { flatten_netbox(netbox_ssl::netbox_fields(leaf, chain, ascii_only), &nb); });
     if (!ok) raise_core_error(&failure, form);
 
-    TupleDesc desc = nullptr;
-    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("ssl_netbox_fields must be called in a context that accepts a composite result")));
-    }
-    desc = BlessTupleDesc(desc);
-    Datum* san_datums = static_cast<Datum*>(palloc(sizeof(Datum) * (nb.nsans + 1)));
-    for (int i = 0; i < nb.nsans; ++i) san_datums[i] = PointerGetDatum(nb.sans[i]);
+    TupleDesc desc = composite_result_desc(fcinfo);
     Datum values[kNetboxColumns];
     bool nulls[kNetboxColumns] = {};
     values[0] = PointerGetDatum(nb.common_name);
@@ -91,7 +74,7 @@ Datum netbox_fields(FunctionCallInfo fcinfo, InputForm form) {
     values[3] = PointerGetDatum(nb.issuer);
     values[4] = TimestampTzGetDatum(cert.valid_from);
     values[5] = TimestampTzGetDatum(cert.valid_to);
-    values[6] = PointerGetDatum(construct_array(san_datums, nb.nsans, TEXTOID, -1, false, TYPALIGN_INT));
+    values[6] = text_array_datum(nb.sans, nb.nsans);
     values[7] = Int32GetDatum(nb.key_size);
     nulls[7] = !nb.has_key_size;
     values[8] = PointerGetDatum(nb.algorithm);
@@ -102,5 +85,5 @@ Datum netbox_fields(FunctionCallInfo fcinfo, InputForm form) {
 
 }  // namespace
 
-extern "C" Datum ssl_netbox_fields_text(PG_FUNCTION_ARGS) { return netbox_fields(fcinfo, InputForm::Text); }
-extern "C" Datum ssl_netbox_fields_bytea(PG_FUNCTION_ARGS) { return netbox_fields(fcinfo, InputForm::Binary); }
+NETBOX_SSL_ENTRY(ssl_netbox_fields_text) { return netbox_fields(fcinfo, InputForm::Text); }
+NETBOX_SSL_ENTRY(ssl_netbox_fields_bytea) { return netbox_fields(fcinfo, InputForm::Binary); }

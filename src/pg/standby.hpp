@@ -13,6 +13,7 @@ extern "C" {
 inline void refuse_on_standby(const char* function) {
     if (RecoveryInProgress()) {
         ereport(ERROR, (errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-                        errmsg("%s must run on the primary server: this server is a read-only hot standby", function)));
+                        errmsg("%s must run on the primary server", function),
+                        errdetail("This server is a read-only hot standby.")));
     }
 }
