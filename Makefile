@@ -48,7 +48,7 @@ REGRESS += netbox_format
 
 REGRESS += netbox_bridge
 
-REGRESS_OPTS = --inputdir=.
+REGRESS_OPTS = --inputdir=test
 ISOLATION = renew_race lifecycle_race observation_race outbox_claim outbox_subscribe anchor_load_race bundle_race compliance_race
 
 ISOLATION += renew_delete_race

@@ -2,7 +2,7 @@
 # Runs every test of netbox_ssl and ends with "N passed, N failed":
 #   1. GoogleTest unit tests of src/core, built with ASan + UBSan;
 #   2. make && make install of the extension;
-#   3. pg_regress (sql/, expected/) and isolation tests (test/isolation/)
+#   3. pg_regress (test/sql/, test/expected/) and isolation tests (test/isolation/)
 #      against a throwaway cluster started as the postgres user;
 #   4. checks of that server's log: no crash, no private key material;
 #   5. the same pg_regress + isolation suite (and the hot-standby test) on
@@ -143,25 +143,25 @@ else
     fail 1 "examples/janus.py"
 fi
 
-section "outbox: listening session (test/outbox_listen_test.py, psycopg)"
-if /usr/bin/python3 test/outbox_listen_test.py >build/outbox_listen.log 2>&1; then
+section "outbox: listening session (test/outbox/listen_test.py, psycopg)"
+if /usr/bin/python3 test/outbox/listen_test.py >build/outbox_listen.log 2>&1; then
     tail -1 build/outbox_listen.log; pass 1
 else
-    cat build/outbox_listen.log; fail 1 "NOTIFY listening test (test/outbox_listen_test.py)"
+    cat build/outbox_listen.log; fail 1 "NOTIFY listening test (test/outbox/listen_test.py)"
 fi
 
-section "outbox: webhook worker at-least-once (test/outbox_worker_test.sh)"
-if bash test/outbox_worker_test.sh >build/outbox_worker.log 2>&1; then
+section "outbox: webhook worker at-least-once (test/outbox/worker_test.sh)"
+if bash test/outbox/worker_test.sh >build/outbox_worker.log 2>&1; then
     grep '^ok:' build/outbox_worker.log; pass 1
 else
-    tail -40 build/outbox_worker.log; fail 1 "outbox worker (test/outbox_worker_test.sh)"
+    tail -40 build/outbox_worker.log; fail 1 "outbox worker (test/outbox/worker_test.sh)"
 fi
 
-section "pg_cron recipe of docs/outbox.md (test/cron_recipe.sh, own cluster, about a minute)"
-if bash test/cron_recipe.sh >build/cron_recipe.log 2>&1; then
+section "pg_cron recipe of docs/outbox.md (test/outbox/cron_recipe.sh, own cluster, about a minute)"
+if bash test/outbox/cron_recipe.sh >build/cron_recipe.log 2>&1; then
     tail -1 build/cron_recipe.log; pass 1
 else
-    tail -40 build/cron_recipe.log; fail 1 "pg_cron recipe (test/cron_recipe.sh)"
+    tail -40 build/cron_recipe.log; fail 1 "pg_cron recipe (test/outbox/cron_recipe.sh)"
 fi
 
 section "chain validation agreement (test/limbo/run.sh: x509-limbo and real-site chains, own cluster)"
@@ -179,7 +179,7 @@ else
 fi
 
 section "dump and restore"
-if bash test/dump_restore.sh; then pass 1; else fail 1 "pg_dump / restore (test/dump_restore.sh)"; fi
+if bash test/dump/dump_restore.sh; then pass 1; else fail 1 "pg_dump / restore (test/dump/dump_restore.sh)"; fi
 
 section "hot standby (test/standby/run.sh: pg_basebackup -R, reads answer, writers 25006)"
 if SANDBOX_PORT=$((${SANDBOX_PORT:-54329} + 10)) bash test/standby/run.sh >build/standby.log 2>&1; then
@@ -268,7 +268,7 @@ else
     echo "ok: no backend crashed"; pass 1
 fi
 key_leaked=0
-# The keys sql/errors.sql, sql/bad_input.sql and sql/sec_keylog.sql send in
+# The keys test/sql/errors.sql, test/sql/bad_input.sql and test/sql/sec_keylog.sql send in
 # every error situation (docs/security.md, item 5).
 for keyfile in test/fixtures/key-only.pem test/fixtures/leaf-with-key.pem; do
     # Every base64 line of the private key blocks must be absent from the log.

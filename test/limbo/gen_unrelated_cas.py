@@ -2,7 +2,7 @@
 """Writes N self-signed CA certificates that issue nothing of interest, as
 concatenated PEM on stdout: the "unrelated CA pool" of the issuer-lookup
 benchmark (test/limbo/bench_validate_all.sh --unrelated-cas N) and the
-fixture test/fixtures/chain/unrelated-cas.pem of sql/sec_chain.sql.
+fixture test/fixtures/chain/unrelated-cas.pem of test/sql/sec_chain.sql.
 
     python3 test/limbo/gen_unrelated_cas.py N [SEED] > cas.pem
 

@@ -4,7 +4,7 @@
 # server in PGHOST/PGPORT (scripts/test.sh starts one); exits non-zero on any
 # difference.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 dump=$(mktemp /tmp/netbox_ssl_dump.XXXXXX.sql)
 trap 'rm -f "$dump"' EXIT
 dropdb --if-exists dump_src >/dev/null 2>&1; dropdb --if-exists dump_dst >/dev/null 2>&1

@@ -9,7 +9,7 @@
 # expired event, and the scan logged an expiring event that reached the
 # outbox. Takes about a minute. Needs root (the sandbox runs as postgres).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 if [ "$(id -u)" -ne 0 ]; then exec sudo -E bash "$0" "$@"; fi
 [ -f "$(pg_config --sharedir)/extension/pg_cron.control" ] || { echo "FAIL: pg_cron is not installed (Debian package postgresql-15-cron)"; exit 1; }
 

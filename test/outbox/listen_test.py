@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """NOTIFY ssl_lifecycle seen from a listening session (psycopg 3).
 
-    python3 test/outbox_listen_test.py   (PG* environment; creates and drops
+    python3 test/outbox/listen_test.py   (PG* environment; creates and drops
                                           the database outbox_listen_test)
 
 Checks: an import notifies once, after commit only; a rolled-back renewal

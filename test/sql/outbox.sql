@@ -2,7 +2,7 @@
 -- writes it, is copied to ssl_outbox with a JSON payload and queued for each
 -- consumer in the same transaction; claim / ack / subscribe / prune.
 -- (NOTIFY delivery is tested with a listening session in
--- test/outbox_listen_test.py; concurrent claims in the isolation test
+-- test/outbox/listen_test.py; concurrent claims in the isolation test
 -- outbox_claim.)
 SET timezone = 'UTC';
 SET client_min_messages = warning;
@@ -16,6 +16,7 @@ RESET client_min_messages;
 \set other `cat test/fixtures/other-cn.pem`
 \set p384 `cat test/fixtures/p384.pem`
 \set fresh `test/fixtures/mkcert.sh long.example.com '-1 day' '+300 days'`
+
 CREATE FUNCTION public.try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     state text; msg text;
@@ -26,6 +27,7 @@ EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
     RETURN state || ': ' || msg;
 END $$;
+
 -- Does every outbox payload say exactly what its event row says?
 CREATE FUNCTION pg_temp.payload_mismatches() RETURNS bigint LANGUAGE sql AS $$
     SELECT count(*) FROM ssl_outbox o JOIN ssl_lifecycle_event e ON e.id = o.id
@@ -43,17 +45,13 @@ CREATE FUNCTION pg_temp.payload_mismatches() RETURNS bigint LANGUAGE sql AS $$
         OR (o.payload->>'occurred_at')::timestamptz IS DISTINCT FROM e.occurred_at
         OR o.payload->>'occurred_at' !~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$'
 $$;
+
 ----------------------------------------------------------------------------
 -- 1. Every path that writes an event publishes it: ssl_import (C, SPI), the
 --    assignment history trigger, ssl_renew, the status trigger, the revert,
 --    and a plain INSERT.
 ----------------------------------------------------------------------------
 SELECT ssl_outbox_subscribe('audit') AS audit_backlog;
- audit_backlog 
----------------
-             0
-(1 row)
-
 SELECT ssl_import(:'old') AS old_id \gset
 INSERT INTO ssl_assignment (certificate_id, object_type, object_id) VALUES (:old_id, 'ipam.service', 1);
 BEGIN;
@@ -61,48 +59,17 @@ SET LOCAL netbox_ssl.actor = 'janus';
 SELECT ssl_renew(:old_id, :'new') AS new_id \gset
 COMMIT;
 SELECT ssl_revert_renewal(:new_id) = :old_id AS reverted;
- reverted 
-----------
- t
-(1 row)
-
 SELECT ssl_import(:'other') AS other_id \gset
 UPDATE ssl_certificate SET status = 'revoked' WHERE id = :other_id;
 INSERT INTO ssl_lifecycle_event (certificate_id, event_type, description) VALUES (:other_id, 'note', 'written by hand');
 SELECT e.id, e.event_type, o.id IS NOT NULL AS in_outbox
   FROM ssl_lifecycle_event e LEFT JOIN ssl_outbox o ON o.id = e.id ORDER BY e.id;
- id |    event_type    | in_outbox 
-----+------------------+-----------
-  1 | imported         | t
-  2 | assignment_added | t
-  3 | renewed          | t
-  4 | activated        | t
-  5 | renewal_reverted | t
-  6 | renewal_reverted | t
-  7 | imported         | t
-  8 | revoked          | t
-  9 | note             | t
-(9 rows)
-
 SELECT pg_temp.payload_mismatches() AS payload_mismatches;
- payload_mismatches 
---------------------
-                  0
-(1 row)
-
 -- The renewal's two events, as a consumer sees them (occurred_at varies).
 SELECT id, jsonb_pretty(payload - 'occurred_at') AS payload FROM ssl_outbox
  WHERE event_type IN ('renewed', 'activated') AND (payload->>'actor') = 'janus' ORDER BY id;
- id | payload 
-----+---------
-(0 rows)
-
 -- Every consumer that exists when an event is written gets it queued.
 SELECT count(*) AS audit_queue FROM ssl_outbox_delivery WHERE consumer = 'audit';
- audit_queue 
--------------
-           9
-(1 row)
 
 ----------------------------------------------------------------------------
 -- 2. Transactional: a rolled-back renewal publishes nothing; a committed one
@@ -111,39 +78,13 @@ SELECT count(*) AS audit_queue FROM ssl_outbox_delivery WHERE consumer = 'audit'
 SELECT max(id) AS last_before FROM ssl_outbox \gset
 BEGIN;
 SELECT ssl_renew(:old_id, :'p384', NULL, true) > 0 AS renewed_in_txn;
- renewed_in_txn 
-----------------
- t
-(1 row)
-
 SELECT count(*) AS visible_inside FROM ssl_outbox WHERE id > :last_before;
- visible_inside 
-----------------
-              2
-(1 row)
-
 ROLLBACK;
 SELECT count(*) AS after_rollback FROM ssl_outbox WHERE id > :last_before;
- after_rollback 
-----------------
-              0
-(1 row)
-
 SELECT count(*) AS queued_after_rollback FROM ssl_outbox_delivery d WHERE d.outbox_id > :last_before;
- queued_after_rollback 
------------------------
-                     0
-(1 row)
-
 SELECT ssl_renew(:old_id, :'p384', NULL, true) AS p384_id \gset
 SELECT event_type, certificate_id = :old_id AS on_old, certificate_id = :p384_id AS on_new
   FROM ssl_outbox WHERE id > :last_before ORDER BY id;
- event_type | on_old | on_new 
-------------+--------+--------
- renewed    | t      | f
- activated  | f      | t
-(2 rows)
-
 -- A savepoint rolled back inside a committed transaction takes its events with it.
 SELECT max(id) AS last_before FROM ssl_outbox \gset
 BEGIN;
@@ -153,10 +94,6 @@ INSERT INTO ssl_lifecycle_event (certificate_id, event_type) VALUES (:other_id, 
 ROLLBACK TO SAVEPOINT s;
 COMMIT;
 SELECT event_type FROM ssl_outbox WHERE id > :last_before ORDER BY id;
- event_type 
-------------
- kept
-(1 row)
 
 ----------------------------------------------------------------------------
 -- 3. History is not news: events dated before the transaction began (a
@@ -165,10 +102,6 @@ SELECT event_type FROM ssl_outbox WHERE id > :last_before ORDER BY id;
 INSERT INTO ssl_lifecycle_event (certificate_id, event_type, occurred_at)
 VALUES (:other_id, 'restored', now() - interval '400 days') RETURNING id AS restored_id \gset
 SELECT count(*) AS restored_published FROM ssl_outbox WHERE id = :restored_id;
- restored_published 
---------------------
-                  0
-(1 row)
 
 ----------------------------------------------------------------------------
 -- 4. The payload stays below NOTIFY's 8000-byte limit whatever the text:
@@ -187,11 +120,6 @@ SELECT repeat(chr(1), 300), p.subject, p.issuer, p.serial_number, p.fingerprint_
 RETURNING id AS long_cn_id \gset
 BEGIN;
 SELECT set_config('netbox_ssl.actor', repeat(chr(2), 300), true) IS NOT NULL AS long_actor;
- long_actor 
-------------
- t
-(1 row)
-
 INSERT INTO ssl_lifecycle_event (certificate_id, event_type, old_status, new_status)
 VALUES (:long_cn_id, repeat('a', 300), repeat(chr(3), 300), repeat(chr(4), 300)),
        (:long_cn_id, 'emoji', repeat(U&'\+01F512', 300), repeat('"', 300));
@@ -202,23 +130,9 @@ SELECT count(*) AS long_rows, max(octet_length(payload::text)) < 8000 AS below_l
        max(length(payload->>'type')) AS type_chars, max(length(payload->>'old_status')) AS old_status_chars,
        max(length(payload->>'actor')) AS actor_chars
   FROM ssl_outbox WHERE length(event_type) > 200 OR event_type = 'emoji';
- long_rows | below_limit | max_bytes | flagged | type_chars | old_status_chars | actor_chars 
------------+-------------+-----------+---------+------------+------------------+-------------
-         2 | t           |      5255 | t       |        200 |              200 |           8
-(1 row)
-
 SELECT count(*) FILTER (WHERE (payload->>'truncated')::boolean) AS truncated_elsewhere FROM ssl_outbox
  WHERE length(event_type) <= 200 AND event_type <> 'emoji';
- truncated_elsewhere 
----------------------
-                   0
-(1 row)
-
 SELECT pg_temp.payload_mismatches() AS payload_mismatches;
- payload_mismatches 
---------------------
-                  0
-(1 row)
 
 ----------------------------------------------------------------------------
 -- 5. Claim and acknowledge.
@@ -229,198 +143,57 @@ SELECT try('SELECT * FROM ssl_outbox_claim(NULL)') AS null_consumer,
        try('SELECT * FROM ssl_outbox_claim(''audit'', 0)') AS max_zero,
        try('SELECT * FROM ssl_outbox_claim(''audit'', -1)') AS max_negative,
        try('SELECT * FROM ssl_outbox_claim(''audit'', NULL)') AS max_null;
-                     null_consumer                     |                    empty_consumer                     |                     long_consumer                     |               max_zero               |             max_negative              |                max_null                 
--------------------------------------------------------+-------------------------------------------------------+-------------------------------------------------------+--------------------------------------+---------------------------------------+-----------------------------------------
- 22023: consumer must be a name of 1 to 200 characters | 22023: consumer must be a name of 1 to 200 characters | 22023: consumer must be a name of 1 to 200 characters | 22023: max must be at least 1, not 0 | 22023: max must be at least 1, not -1 | 22023: max must be at least 1, not NULL
-(1 row)
-
 SELECT try('SELECT ssl_outbox_ack(''nobody'', ''{1}'')') AS ack_unknown_consumer,
        try('SELECT ssl_outbox_ack(''audit'', NULL)') AS ack_null_ids,
        try('SELECT ssl_outbox_ack('''', ''{1}'')') AS ack_empty_consumer,
        try('SELECT ssl_outbox_subscribe('''')') AS subscribe_empty;
-              ack_unknown_consumer              |        ack_null_ids         |                  ack_empty_consumer                   |                    subscribe_empty                    
-------------------------------------------------+-----------------------------+-------------------------------------------------------+-------------------------------------------------------
- P0002: outbox consumer "nobody" does not exist | 22023: ids must not be NULL | 22023: consumer must be a name of 1 to 200 characters | 22023: consumer must be a name of 1 to 200 characters
-(1 row)
-
 SELECT count(*) AS audit_pending FROM ssl_outbox_delivery WHERE consumer = 'audit';
- audit_pending 
----------------
-            14
-(1 row)
-
 -- Oldest first, max rows at a time; an ack in the claiming transaction moves on.
 BEGIN;
 SELECT array_agg(id ORDER BY id) AS first_claim FROM ssl_outbox_claim('audit', 3);
- first_claim 
--------------
- {1,2,3}
-(1 row)
-
 SELECT array_agg(id ORDER BY id) AS claimed_again_same_txn FROM ssl_outbox_claim('audit', 3);
- claimed_again_same_txn 
-------------------------
- {1,2,3}
-(1 row)
-
 SELECT ssl_outbox_ack('audit', ARRAY(SELECT id FROM ssl_outbox_claim('audit', 3))) AS acked;
- acked 
--------
-     3
-(1 row)
-
 SELECT array_agg(id ORDER BY id) AS next_claim FROM ssl_outbox_claim('audit', 3);
- next_claim 
-------------
- {4,5,6}
-(1 row)
-
 COMMIT;
 -- Acked rows are gone for this consumer; rows claimed but not acked are back.
 SELECT array_agg(id ORDER BY id) AS after_commit FROM ssl_outbox_claim('audit', 4);
- after_commit 
---------------
- {4,5,6,7}
-(1 row)
-
 -- A rolled-back ack changes nothing; acking twice or unknown ids counts 0.
 BEGIN;
 SELECT ssl_outbox_ack('audit', '{4,5}') AS acked_then_rolled_back;
- acked_then_rolled_back 
-------------------------
-                      2
-(1 row)
-
 ROLLBACK;
 SELECT ssl_outbox_ack('audit', '{1,2,3,999999}') AS acked_again, ssl_outbox_ack('audit', '{}') AS acked_none;
- acked_again | acked_none 
--------------+------------
-           0 |          0
-(1 row)
-
 SELECT ssl_outbox_ack('audit', ARRAY(SELECT id FROM ssl_outbox)) > 0 AS acked_rest;
- acked_rest 
-------------
- t
-(1 row)
-
 SELECT count(*) AS audit_left FROM ssl_outbox_claim('audit');
- audit_left 
-------------
-          0
-(1 row)
 
 ----------------------------------------------------------------------------
 -- 6. Consumers are independent; a new consumer starts from the beginning of
 --    the outbox (every row not yet pruned), by subscribing or by its first claim.
 ----------------------------------------------------------------------------
 SELECT count(*) AS outbox_rows FROM ssl_outbox;
- outbox_rows 
--------------
-          14
-(1 row)
-
 SELECT ssl_outbox_subscribe('billing') = (SELECT count(*) FROM ssl_outbox) AS billing_gets_everything;
- billing_gets_everything 
--------------------------
- t
-(1 row)
-
 SELECT ssl_outbox_subscribe('billing') AS subscribe_again_reports_backlog;
- subscribe_again_reports_backlog 
----------------------------------
-                              14
-(1 row)
-
 SELECT count(*) = (SELECT count(*) FROM ssl_outbox) AS first_claim_gets_everything
   FROM ssl_outbox_claim('siem', 1000);
- first_claim_gets_everything 
------------------------------
- t
-(1 row)
-
 SELECT consumer, pending, oldest_pending IS NOT NULL AS has_oldest FROM ssl_outbox_backlog ORDER BY consumer;
- consumer | pending | has_oldest 
-----------+---------+------------
- audit    |       0 | f
- billing  |      14 | t
- siem     |      14 | t
-(3 rows)
-
 INSERT INTO ssl_lifecycle_event (certificate_id, event_type) VALUES (:other_id, 'fan_out') RETURNING id AS fan_id \gset
 SELECT consumer FROM ssl_outbox_delivery WHERE outbox_id = :fan_id ORDER BY consumer;
- consumer 
-----------
- audit
- billing
- siem
-(3 rows)
 
 ----------------------------------------------------------------------------
 -- 7. Pruning keeps rows some consumer still has pending; unsubscribing drops
 --    a consumer's queue.
 ----------------------------------------------------------------------------
 SELECT try('SELECT ssl_outbox_prune(NULL)') AS prune_null, try('SELECT ssl_outbox_prune(''-1 day'')') AS prune_negative;
-                    prune_null                     |                  prune_negative                   
----------------------------------------------------+---------------------------------------------------
- 22023: older_than must be a non-negative interval | 22023: older_than must be a non-negative interval
-(1 row)
-
 SELECT ssl_outbox_prune('1 day') AS pruned_nothing_recent;
- pruned_nothing_recent 
------------------------
-                     0
-(1 row)
-
 SELECT ssl_outbox_ack('billing', ARRAY(SELECT id FROM ssl_outbox)) > 0 AS billing_acked;
- billing_acked 
----------------
- t
-(1 row)
-
 SELECT ssl_outbox_prune('0') AS pruned_while_siem_pending;
- pruned_while_siem_pending 
----------------------------
-                         0
-(1 row)
-
 SELECT ssl_outbox_unsubscribe('siem') > 0 AS siem_dropped, try('SELECT ssl_outbox_unsubscribe(''siem'')') AS unsubscribe_twice;
- siem_dropped |              unsubscribe_twice               
---------------+----------------------------------------------
- t            | P0002: outbox consumer "siem" does not exist
-(1 row)
-
 SELECT ssl_outbox_prune('0') = (SELECT count(*) FROM ssl_outbox WHERE id <> :fan_id) AS pruned_all_acked;
- pruned_all_acked 
-------------------
- t
-(1 row)
-
 SELECT array_agg(id) = ARRAY[:fan_id]::bigint[] AS only_audit_pending_left FROM ssl_outbox;
- only_audit_pending_left 
--------------------------
- t
-(1 row)
-
 SELECT ssl_outbox_ack('audit', ARRAY[:fan_id]::bigint[]) AS audit_acked, ssl_outbox_prune('0') AS pruned_last;
- audit_acked | pruned_last 
--------------+-------------
-           1 |           1
-(1 row)
-
 -- The history itself is untouched.
 SELECT count(*) > 0 AS history_kept FROM ssl_lifecycle_event;
- history_kept 
---------------
- t
-(1 row)
-
 -- A consumer subscribing now starts from what is left: nothing.
 SELECT ssl_outbox_subscribe('late') AS late_backlog;
- late_backlog 
---------------
-            0
-(1 row)
 
 ----------------------------------------------------------------------------
 -- 8. Privileges: readers see the outbox, operators consume (and since 1.5
@@ -430,43 +203,13 @@ CREATE ROLE nbs_ob_reader IN ROLE netbox_ssl_reader;
 CREATE ROLE nbs_ob_operator IN ROLE netbox_ssl_operator;
 SET ROLE nbs_ob_reader;
 SELECT count(*) >= 0 AS reader_sees_outbox FROM ssl_outbox;
- reader_sees_outbox 
---------------------
- t
-(1 row)
-
 SELECT try('SELECT * FROM ssl_outbox_claim(''r'')') AS reader_claims;
-                     reader_claims                      
---------------------------------------------------------
- 42501: permission denied for function ssl_outbox_claim
-(1 row)
-
 RESET ROLE;
 SET ROLE nbs_ob_operator;
 SELECT count(*) AS operator_claims FROM ssl_outbox_claim('ops');
- operator_claims 
------------------
-               0
-(1 row)
-
 SELECT ssl_outbox_ack('ops', '{}') AS operator_acks;
- operator_acks 
----------------
-             0
-(1 row)
-
 SELECT try('SELECT ssl_outbox_prune()') AS operator_prunes, try('SELECT ssl_outbox_unsubscribe(''ops'')') AS operator_unsubscribes;
-                    operator_prunes                     | operator_unsubscribes 
---------------------------------------------------------+-----------------------
- 42501: permission denied for function ssl_outbox_prune | ok
-(1 row)
-
 SELECT try('INSERT INTO ssl_outbox (id, certificate_id, event_type, payload) VALUES (-1, 1, ''forged'', ''{}'')') AS operator_forges;
-                operator_forges                
------------------------------------------------
- 42501: permission denied for table ssl_outbox
-(1 row)
-
 RESET ROLE;
 DROP ROLE nbs_ob_reader, nbs_ob_operator;
 DROP FUNCTION public.try(text);

@@ -13,7 +13,7 @@
 # Runs against the server in PGHOST/PGPORT (scripts/test.sh starts one, or
 # source scripts/pg-sandbox.sh; sandbox_start). Exits non-zero on failure.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 PY=${PYTHON:-/usr/bin/python3}
 db=outbox_worker_test
 work=$(mktemp -d /tmp/netbox_ssl_outbox.XXXXXX)

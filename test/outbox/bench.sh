@@ -3,10 +3,10 @@
 # in one committed transaction with the outbox trigger disabled, enabled
 # without consumers, and with one consumer, interleaved for ROUNDS rounds so
 # load drift on a shared machine hits all three alike.
-#   bash test/outbox_bench.sh [N=10000] [ROUNDS=4]
+#   bash test/outbox/bench.sh [N=10000] [ROUNDS=4]
 # Builds test/bench/gen_certs.cpp, starts its own sandbox; needs root.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 if [ "$(id -u)" -ne 0 ]; then exec sudo -E bash "$0" "$@"; fi
 n=${1:-10000}; rounds=${2:-4}
 out=build/outbox_bench; mkdir -p "$out"
