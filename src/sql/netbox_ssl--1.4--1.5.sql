@@ -1614,7 +1614,12 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 DECLARE
     p record;
     pem text;
-    fp text;
+    -- COLLATE "default": a function with a name argument (plugin_schema)
+    -- takes collation "C" for its text variables, and a comparison in "C"
+    -- cannot use the unique index on ssl_certificate.fingerprint_sha256
+    -- (default collation): every lookup walked the whole table, which made
+    -- attach and linked NetBox inserts quadratic.
+    fp text COLLATE "default";
     ours bigint;
     other bigint;
     imported boolean := false;
@@ -2264,7 +2269,7 @@ DECLARE
     linked bigint := 0;
     ours bigint;
     failed text[] := '{}';
-    fp text;
+    fp text COLLATE "default";   -- index lookups (see ssl_netbox_link_row)
     other bigint;
     todo bigint[];
     pid bigint;
@@ -3619,7 +3624,7 @@ DECLARE
     linked bigint := 0;
     ours bigint;
     failed text[] := '{}';
-    fp text;
+    fp text COLLATE "default";   -- index lookups (see ssl_netbox_link_row)
     other bigint;
     todo bigint[];
     pid bigint;
@@ -3909,7 +3914,12 @@ AS $function$
 DECLARE
     p record;
     pem text;
-    fp text;
+    -- COLLATE "default": a function with a name argument (plugin_schema)
+    -- takes collation "C" for its text variables, and a comparison in "C"
+    -- cannot use the unique index on ssl_certificate.fingerprint_sha256
+    -- (default collation): every lookup walked the whole table, which made
+    -- attach and linked NetBox inserts quadratic.
+    fp text COLLATE "default";
     ours bigint;
     other bigint;
     imported boolean := false;
