@@ -1634,7 +1634,12 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 DECLARE
     p record;
     pem text;
-    fp text;
+    -- COLLATE "default": a function with a name argument (plugin_schema)
+    -- takes collation "C" for its text variables, and a comparison in "C"
+    -- cannot use the unique index on ssl_certificate.fingerprint_sha256
+    -- (default collation): every lookup walked the whole table, which made
+    -- attach and linked NetBox inserts quadratic.
+    fp text COLLATE "default";
     ours bigint;
     other bigint;
     imported boolean := false;
@@ -2287,7 +2292,7 @@ DECLARE
     linked bigint := 0;
     ours bigint;
     failed text[] := '{}';
-    fp text;
+    fp text COLLATE "default";   -- index lookups (see ssl_netbox_link_row)
     other bigint;
     todo bigint[];
     pid bigint;
@@ -3642,7 +3647,7 @@ DECLARE
     linked bigint := 0;
     ours bigint;
     failed text[] := '{}';
-    fp text;
+    fp text COLLATE "default";   -- index lookups (see ssl_netbox_link_row)
     other bigint;
     todo bigint[];
     pid bigint;
@@ -3932,7 +3937,12 @@ AS $function$
 DECLARE
     p record;
     pem text;
-    fp text;
+    -- COLLATE "default": a function with a name argument (plugin_schema)
+    -- takes collation "C" for its text variables, and a comparison in "C"
+    -- cannot use the unique index on ssl_certificate.fingerprint_sha256
+    -- (default collation): every lookup walked the whole table, which made
+    -- attach and linked NetBox inserts quadratic.
+    fp text COLLATE "default";
     ours bigint;
     other bigint;
     imported boolean := false;

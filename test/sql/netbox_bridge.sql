@@ -406,6 +406,32 @@ SELECT p.pronamespace::regnamespace AS schema, p.proname, p.prosecdef, p.proconf
   FROM pg_proc p WHERE p.proname LIKE 'ssl\_netbox\_%' AND p.proname <> 'ssl_netbox_fields'
  ORDER BY 2, pg_get_function_identity_arguments(p.oid), 1::text;
 
+-- Scale: a NetBox-side insert finds our certificate by fingerprint through
+-- the unique index, reading a few of our rows whatever the inventory's size.
+-- (The first 1.5 bridge compared in collation "C", which that index cannot
+-- serve: each insert, and each row of an attach, walked the whole table.)
+-- 3,000 filler rows, in a transaction that is rolled back.
+BEGIN;
+ALTER TABLE ssl_certificate DISABLE TRIGGER USER;
+INSERT INTO ssl_certificate
+SELECT (jsonb_populate_record(c, jsonb_build_object('id', -g,
+           'fingerprint_sha256', upper(regexp_replace(encode(sha256(convert_to('filler' || g, 'UTF8')), 'hex'), '(..)(?!$)', '\1:', 'g')),
+                                                    'serial_number', 'F' || g, 'replaced_by', NULL))).*
+  FROM ssl_certificate c, generate_series(1, 3000) g
+ WHERE c.id = (SELECT min(id) FROM ssl_certificate);
+ALTER TABLE ssl_certificate ENABLE TRIGGER USER;
+SELECT coalesce(idx_tup_fetch, 0) AS fetched_before FROM pg_stat_xact_user_tables
+ WHERE relid = 'ssl_certificate'::regclass \gset
+SET ROLE nb_app;
+\set pem `cat test/fixtures/utf8-subject.pem`
+\i test/netbox/ui_import.sql
+RESET ROLE;
+SELECT idx_tup_fetch - :fetched_before < 100 AS found_by_index,
+       (SELECT count(*) FROM ssl_netbox_link l JOIN netbox_ssl_certificate p ON p.id = l.netbox_certificate_id
+         WHERE p.id = :nb_id) AS linked
+  FROM pg_stat_xact_user_tables WHERE relid = 'ssl_certificate'::regclass;
+ROLLBACK;
+
 -- Teardown.
 SELECT ssl_netbox_detach();
 DROP SCHEMA nb CASCADE;

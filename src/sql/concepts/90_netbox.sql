@@ -71,7 +71,7 @@ DECLARE
     linked bigint := 0;
     ours bigint;
     failed text[] := '{}';
-    fp text;
+    fp text COLLATE "default";   -- index lookups (see ssl_netbox_link_row)
     other bigint;
     todo bigint[];
     pid bigint;
@@ -635,7 +635,12 @@ CREATE FUNCTION netbox_ssl_internal.ssl_netbox_link_row(plugin_schema name, netb
 DECLARE
     p record;
     pem text;
-    fp text;
+    -- COLLATE "default": a function with a name argument (plugin_schema)
+    -- takes collation "C" for its text variables, and a comparison in "C"
+    -- cannot use the unique index on ssl_certificate.fingerprint_sha256
+    -- (default collation): every lookup walked the whole table, which made
+    -- attach and linked NetBox inserts quadratic.
+    fp text COLLATE "default";
     ours bigint;
     other bigint;
     imported boolean := false;
