@@ -30,14 +30,33 @@ BEGIN
 END
 $$;
 
+-- Readers need USAGE on the schema to reach any object; operator and admin
+-- inherit it through role membership, so one grant covers all three.
 GRANT USAGE ON SCHEMA @extschema@ TO netbox_ssl_reader;
 
+-- ----------------------------------------------------------------------
+-- Internal schema
+-- ----------------------------------------------------------------------
+-- Helpers and trigger functions live in a schema where only the extension's
+-- owner can create objects. A role with CREATE on the extension's schema could
+-- otherwise add an overload that makes the extension's own qualified calls
+-- ambiguous ("function is not unique") for everyone, or a closer match that
+-- they would silently resolve to. Calls between the extension's functions
+-- therefore name netbox_ssl_internal.
 CREATE SCHEMA netbox_ssl_internal;
 
 COMMENT ON SCHEMA netbox_ssl_internal IS 'Internal helpers and trigger functions of netbox_ssl. Only the extension''s owner can create objects here, so no other role can shadow or make ambiguous the extension''s own calls; not an API.';
 
+-- USAGE only lets a role name the objects; every function here still has
+-- its own EXECUTE privilege, revoked from PUBLIC where it matters.
 GRANT USAGE ON SCHEMA netbox_ssl_internal TO PUBLIC;
 
+-- ----------------------------------------------------------------------
+-- Who is acting
+-- ----------------------------------------------------------------------
+-- Two SQL entry points to the same C function: the extension calls the
+-- internal one, so no overload in the public schema can intercept the actor
+-- recorded in the history; the public one is the documented API.
 CREATE FUNCTION netbox_ssl_internal.ssl_caller() RETURNS text
     LANGUAGE c STABLE COST 10 PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'ssl_caller';
@@ -51,10 +70,20 @@ CREATE FUNCTION @extschema@.ssl_caller() RETURNS text
 COMMENT ON FUNCTION @extschema@.ssl_caller() IS 'The role that called into the extension (current_user outside its SECURITY DEFINER functions; follows SET ROLE).';
 
 
+-- Session settings for the statements that follow, as pg_dump writes them:
+-- tables go to the database's default tablespace and use the heap access
+-- method, whatever the installing session has configured.
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
 
+-- ----------------------------------------------------------------------
+-- Internal switches
+-- ----------------------------------------------------------------------
+-- Backend-local C state instead of settings: any session can SET a custom
+-- setting, so a setting that unlocks purging or authority matching could be
+-- turned on by anyone. Only the extension's own SECURITY DEFINER functions
+-- can call the setter, and the switch dies with the (sub)transaction.
 CREATE FUNCTION netbox_ssl_internal.ssl_internal_set(switch text, value bigint) RETURNS void
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'ssl_internal_set';

@@ -7,6 +7,13 @@
 -- would leave their rows out; tables with built-in rows dump only user rows.
 -- Triggers are in 15_triggers.sql; foreign keys come last, once all tables exist.
 
+-- ----------------------------------------------------------------------
+-- Certificates
+-- ----------------------------------------------------------------------
+-- Rows hold immutable certificate data (the guard trigger refuses edits of
+-- parsed columns); only the inventory columns granted to operators below
+-- can change. Column privileges rather than table UPDATE, so an operator
+-- cannot rewrite what the certificate says about itself.
 CREATE TABLE @extschema@.ssl_certificate (
     id bigint NOT NULL,
     common_name text,
@@ -172,6 +179,9 @@ COMMENT ON CONSTRAINT ssl_certificate_fingerprint_key ON @extschema@.ssl_certifi
 ALTER TABLE ONLY @extschema@.ssl_certificate
     ADD CONSTRAINT ssl_certificate_pkey PRIMARY KEY (id);
 
+-- Partial indexes on is_ca: CA certificates are a small minority, and chain
+-- validation looks only at them, so indexing leaves would cost every import
+-- and help no look-up.
 CREATE INDEX ssl_certificate_ca_idx ON @extschema@.ssl_certificate USING btree (id) WHERE (is_ca AND (status <> 'revoked'::text));
 
 COMMENT ON INDEX @extschema@.ssl_certificate_ca_idx IS 'Stored CA certificates that are not revoked: the intermediate pool of ssl_validate_chain, read without scanning every leaf.';
@@ -180,6 +190,9 @@ CREATE INDEX ssl_certificate_ca_key_idx ON @extschema@.ssl_certificate USING btr
 
 COMMENT ON INDEX @extschema@.ssl_certificate_ca_key_idx IS 'Finds the stored CA certificate whose subject key id is a certificate''s authority key id.';
 
+-- Issuer candidates are found by name (any letter case, hence lower()) and
+-- by key id through these indexes, instead of handing every stored CA
+-- certificate to OpenSSL for every validation. Hash: only equality is asked.
 CREATE INDEX ssl_certificate_ca_subject_idx ON @extschema@.ssl_certificate USING hash (lower(subject)) WHERE is_ca;
 
 COMMENT ON INDEX @extschema@.ssl_certificate_ca_subject_idx IS 'CA certificates by subject name (lower case): issuer candidates for chain validation. Hash, so no name is too long for it.';
@@ -200,6 +213,11 @@ CREATE INDEX ssl_certificate_pending_idx ON @extschema@.ssl_certificate USING bt
 
 COMMENT ON INDEX @extschema@.ssl_certificate_pending_idx IS 'Keeps ssl_refresh_status cheap: pending certificates by start of validity.';
 
+-- Partial on purpose: a plain unique index makes replaced_by a key column, so
+-- setting it would need FOR UPDATE on the row a renewal holds FOR NO KEY
+-- UPDATE, and would wait for the KEY SHARE lock a concurrent assignment
+-- insert's foreign key takes while that insert waits for the renewal: a
+-- deadlock. Columns of partial indexes are not key columns.
 CREATE UNIQUE INDEX ssl_certificate_replaced_by_key ON @extschema@.ssl_certificate USING btree (replaced_by) WHERE (replaced_by IS NOT NULL);
 
 COMMENT ON INDEX @extschema@.ssl_certificate_replaced_by_key IS 'A certificate has at most one predecessor. Partial, so that replaced_by is not a key column and setting it needs no lock beyond FOR NO KEY UPDATE.';
@@ -224,10 +242,16 @@ CREATE INDEX ssl_certificate_valid_to_idx ON @extschema@.ssl_certificate USING b
 
 COMMENT ON INDEX @extschema@.ssl_certificate_valid_to_idx IS 'Expiry queries across statuses.';
 
+-- pg_dump leaves the rows of extension tables out unless they are
+-- registered; the identity sequence is registered too, so a restored
+-- database continues numbering after the restored ids.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_certificate', '');
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_certificate_id_seq', '');
 
+-- ----------------------------------------------------------------------
+-- Assignments, history and observations
+-- ----------------------------------------------------------------------
 CREATE TABLE @extschema@.ssl_assignment (
     id bigint NOT NULL,
     certificate_id bigint NOT NULL,
@@ -417,6 +441,11 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_observation', '');
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_observation_id_seq', '');
 
+-- ----------------------------------------------------------------------
+-- Expiry alerts and the outbox
+-- ----------------------------------------------------------------------
+-- Expiry alert bookkeeping: one row per certificate and threshold, so a scan
+-- fires on crossing a threshold, once, rather than on an exact day count.
 CREATE TABLE @extschema@.ssl_expiry_alert (
     certificate_id bigint NOT NULL,
     threshold integer NOT NULL,
@@ -446,6 +475,9 @@ COMMENT ON INDEX @extschema@.ssl_expiry_alert_event_idx IS 'Finds the threshold 
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_expiry_alert', '');
 
+-- One row per published lifecycle event. No foreign key to the event or the
+-- certificate: the outbox is a message log, and ssl_purge_certificate must
+-- still be able to delete a certificate's history.
 CREATE TABLE @extschema@.ssl_outbox (
     id bigint NOT NULL,
     certificate_id bigint NOT NULL,
@@ -509,6 +541,9 @@ COMMENT ON CONSTRAINT ssl_outbox_consumer_pkey ON @extschema@.ssl_outbox_consume
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_outbox_consumer', '');
 
+-- The per-consumer queue. Claims lock these rows, never the shared outbox
+-- row, so workers of one consumer skip each other's rows (SKIP LOCKED) while
+-- other consumers still see them. Acknowledging deletes the row.
 CREATE TABLE @extschema@.ssl_outbox_delivery (
     consumer text NOT NULL,
     outbox_id bigint NOT NULL
@@ -531,6 +566,9 @@ COMMENT ON INDEX @extschema@.ssl_outbox_delivery_outbox_idx IS 'Pending deliveri
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_outbox_delivery', '');
 
+-- ----------------------------------------------------------------------
+-- Chain validation and signing requests
+-- ----------------------------------------------------------------------
 CREATE TABLE @extschema@.ssl_trust_anchor (
     id bigint NOT NULL,
     fingerprint_sha256 text NOT NULL,
@@ -686,6 +724,11 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_csr', '');
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_csr_id_seq', '');
 
+-- ----------------------------------------------------------------------
+-- Authorities, ACME rules and compliance
+-- ----------------------------------------------------------------------
+-- Built-in authorities have fixed ids below 1000, so a later version can add
+-- more without colliding with user rows; user rows start at 1000.
 CREATE TABLE @extschema@.ssl_certificate_authority (
     id bigint NOT NULL,
     name text NOT NULL,
@@ -751,6 +794,8 @@ COMMENT ON CONSTRAINT ssl_certificate_authority_name_key ON @extschema@.ssl_cert
 ALTER TABLE ONLY @extschema@.ssl_certificate_authority
     ADD CONSTRAINT ssl_certificate_authority_pkey PRIMARY KEY (id);
 
+-- Built-in rows are recreated by CREATE EXTENSION; dumping them as well would
+-- make the restore fail on duplicate keys, so only user rows are dumped.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_certificate_authority', 'WHERE id >= 1000');
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_certificate_authority_id_seq', '');
@@ -804,6 +849,8 @@ ALTER TABLE ONLY @extschema@.ssl_acme_issuer
 
 COMMENT ON CONSTRAINT ssl_acme_issuer_unique ON @extschema@.ssl_acme_issuer IS 'One rule per pattern pair among built-in rules and one among admin rules.';
 
+-- Same split as the authorities: built-in rules come from the install
+-- script, only rules an administrator added are dumped.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_acme_issuer', 'WHERE NOT builtin');
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_acme_issuer_id_seq', '');
@@ -870,6 +917,10 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_compliance_policy', 
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_compliance_policy_id_seq', '');
 
+-- No foreign keys: their per-row checks (two look-ups and a row lock per
+-- certificate) were half the time of a full check. Results are written only
+-- by ssl_check_compliance from rows it has just read; statement triggers
+-- remove the results of deleted certificates and policies.
 CREATE TABLE @extschema@.ssl_compliance_result (
     certificate_id bigint NOT NULL,
     policy_id bigint NOT NULL,
@@ -906,6 +957,11 @@ COMMENT ON INDEX @extschema@.ssl_compliance_result_policy_idx IS 'Results of one
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_compliance_result', '');
 
+-- ----------------------------------------------------------------------
+-- NetBox bridge state
+-- ----------------------------------------------------------------------
+-- A singleton (primary key on a column that can only be true): one bridge
+-- per database, and the early exit of every bridge trigger reads one row.
 CREATE TABLE @extschema@.ssl_netbox_bridge (
     singleton boolean DEFAULT true NOT NULL,
     plugin_schema name NOT NULL,
@@ -972,6 +1028,10 @@ ALTER TABLE ONLY @extschema@.ssl_netbox_unlinked
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_netbox_unlinked', '');
 
+-- The NetBox row being imported, for the duration of the import inside its
+-- own trigger: lets our insert trigger link that row instead of creating one.
+-- Rows never outlive the statement, so the table is unlogged and is not
+-- registered for pg_dump: it has nothing to save or to replicate.
 CREATE UNLOGGED TABLE @extschema@.ssl_netbox_importing (
     fingerprint_sha256 text NOT NULL,
     netbox_certificate_id bigint NOT NULL
