@@ -7,6 +7,12 @@
 -- Triggers on ssl_certificate
 -- ----------------------------------------------------------------------
 
+-- ssl_renew copies tenant and private_key_location to the successor; the
+-- renewal note describes the same deployment, so it follows too, unless the
+-- successor has its own. Done when the old row becomes replaced, which every
+-- renewal path (ssl_renew, a plain UPDATE setting replaced_by) goes through.
+-- SECURITY DEFINER: trigger functions read and write on behalf of whoever
+-- changed the row, who need not have those privileges themselves.
 CREATE FUNCTION netbox_ssl_internal.ssl_certificate_carry_note() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -27,6 +33,11 @@ CREATE TRIGGER ssl_certificate_carry_note AFTER UPDATE OF status ON @extschema@.
 
 COMMENT ON TRIGGER ssl_certificate_carry_note ON @extschema@.ssl_certificate IS 'Carries the renewal note to the successor of a renewal.';
 
+-- The rule query runs inline (PL/pgSQL keeps its plan for the session, where
+-- a SQL function call is planned on every insert). It runs inside ssl_import,
+-- which turns enable_seqscan off; the rule table is small and has no useful
+-- index, so its scan would then be costed at 1e10 and JIT-compiled on every
+-- insert (about 200 ms each): hence enable_seqscan = on and jit = off.
 CREATE FUNCTION netbox_ssl_internal.ssl_certificate_detect_acme() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -53,6 +64,9 @@ CREATE TRIGGER ssl_certificate_detect_acme BEFORE INSERT ON @extschema@.ssl_cert
 
 COMMENT ON TRIGGER ssl_certificate_detect_acme ON @extschema@.ssl_certificate IS 'ACME detection at import, whatever path inserts the row.';
 
+-- Rows are immutable certificate data, whoever writes them: a fingerprint
+-- always names the same certificate, which history, assignments and the
+-- NetBox link rely on. Not SECURITY DEFINER: it reads only OLD and NEW.
 CREATE FUNCTION netbox_ssl_internal.ssl_certificate_guard() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -84,6 +98,10 @@ CREATE TRIGGER ssl_certificate_guard BEFORE UPDATE ON @extschema@.ssl_certificat
 
 COMMENT ON TRIGGER ssl_certificate_guard ON @extschema@.ssl_certificate IS 'A row holds one certificate for ever; keeps updated_at current.';
 
+-- issuer_chain holds certificates only. Every write path (ssl_import,
+-- ssl_renew, ssl_import_bundle and plain SQL) inserts through SQL, so one
+-- trigger checks them all: no private key and no oversized input can be
+-- stored there and later copied into an error message or a log.
 CREATE FUNCTION netbox_ssl_internal.ssl_certificate_issuer_chain_check() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -145,6 +163,10 @@ CREATE TRIGGER ssl_certificate_match_authority BEFORE INSERT OR UPDATE OF issuin
 
 COMMENT ON TRIGGER ssl_certificate_match_authority ON @extschema@.ssl_certificate IS 'Every insert path (ssl_import, ssl_renew, bulk imports, plain INSERT) links the certificate to its authority.';
 
+-- One event per status change, however it was made. The extension's own
+-- functions log a richer event (renewed, renewal_reverted) before their
+-- status UPDATE; the trigger skips exactly that change, so nothing is logged
+-- twice and a repeated identical transition is still logged.
 CREATE FUNCTION netbox_ssl_internal.ssl_certificate_status_event() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -182,6 +204,8 @@ CREATE TRIGGER ssl_certificate_status_event AFTER UPDATE OF status ON @extschema
 
 COMMENT ON TRIGGER ssl_certificate_status_event ON @extschema@.ssl_certificate IS 'Every status change leaves exactly one lifecycle event.';
 
+-- The status state machine, enforced in the database so that a plain UPDATE
+-- cannot skip a step the extension's functions would refuse.
 CREATE FUNCTION netbox_ssl_internal.ssl_certificate_status_guard() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -239,6 +263,9 @@ CREATE TRIGGER ssl_certificate_status_guard BEFORE UPDATE OF status, replaced_by
 
 COMMENT ON TRIGGER ssl_certificate_status_guard ON @extschema@.ssl_certificate IS 'Plain UPDATEs obey the lifecycle too.';
 
+-- Stands in for the foreign keys ssl_compliance_result does not have (see
+-- 10_tables.sql): statement-level, so deleting many certificates or a policy
+-- pays one set-based delete.
 CREATE FUNCTION netbox_ssl_internal.ssl_compliance_result_cleanup() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -261,6 +288,9 @@ CREATE TRIGGER ssl_compliance_result_cleanup AFTER DELETE ON @extschema@.ssl_cer
 
 COMMENT ON TRIGGER ssl_compliance_result_cleanup ON @extschema@.ssl_certificate IS 'A purged certificate leaves no compliance results.';
 
+-- Every import path (ssl_import, ssl_import_bundle, ssl_renew, plain INSERT)
+-- links the request for the new certificate's key, in the same statement.
+-- Statement-level, so a bulk insert pays one set-based query.
 CREATE FUNCTION netbox_ssl_internal.ssl_csr_link_certificate() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -283,6 +313,13 @@ CREATE TRIGGER ssl_csr_link_certificate AFTER INSERT ON @extschema@.ssl_certific
 
 COMMENT ON TRIGGER ssl_csr_link_certificate ON @extschema@.ssl_certificate IS 'Links imported certificates to the open requests for their key.';
 
+-- Ours -> NetBox. Every bridge function runs with jit = off: callers such as
+-- ssl_import plan with enable_seqscan = off, which makes even a one-row
+-- look-up look expensive enough to be JIT-compiled (30 ms per statement).
+-- enable_seqscan = off and custom plans only: a generic plan cached while
+-- ssl_certificate or ssl_netbox_link was small scanned the whole table for
+-- every row (attach slowed down quadratically); a custom plan sees the value
+-- and the table's current size and takes the unique index.
 CREATE FUNCTION netbox_ssl_internal.ssl_netbox_on_certificate_insert() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -328,6 +365,9 @@ CREATE TRIGGER ssl_netbox_certificate_insert AFTER INSERT ON @extschema@.ssl_cer
 
 COMMENT ON TRIGGER ssl_netbox_certificate_insert ON @extschema@.ssl_certificate IS 'NetBox bridge: new certificates reach NetBox while attached.';
 
+-- Same settings as the insert trigger. Writes only what differs between the
+-- two sides, so a change coming back from NetBox finds ours already equal
+-- and stops there (no loop, no setting consulted).
 CREATE FUNCTION netbox_ssl_internal.ssl_netbox_on_certificate_update() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -393,6 +433,13 @@ COMMENT ON TRIGGER ssl_netbox_certificate_update ON @extschema@.ssl_certificate 
 -- Triggers on ssl_assignment
 -- ----------------------------------------------------------------------
 
+-- Assignments cannot be written for a replaced certificate: its successor
+-- serves those objects now. Statement-level with a transition table, so a
+-- renewal that moves 100,000 assignments pays one set-based check. The same
+-- function also runs as BEFORE ROW triggers (lock_target_*) that lock the
+-- target FOR SHARE before the row and its index entry exist: every writer
+-- takes the certificate first and assignment rows after it, as renew and
+-- revert do, which avoids the deadlock (40P01) of a late lock.
 CREATE FUNCTION netbox_ssl_internal.ssl_assignment_check_target() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -445,6 +492,12 @@ CREATE TRIGGER ssl_assignment_check_target_update AFTER UPDATE ON @extschema@.ss
 
 COMMENT ON TRIGGER ssl_assignment_check_target_update ON @extschema@.ssl_assignment IS 'No assignment is moved onto a replaced certificate.';
 
+-- Assignment history, including moves by UPDATE, so ssl_revert_renewal sees
+-- them as changes since the renewal. enable_seqscan = off: the plan is cached
+-- for the session and must not stay a sequential scan as the tables grow.
+-- History is written only for certificates that already have a history,
+-- so a pg_dump restore (assignments before events) does not log every
+-- restored assignment again.
 CREATE FUNCTION netbox_ssl_internal.ssl_assignment_history() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -525,6 +578,7 @@ CREATE TRIGGER ssl_assignment_lock_target_update BEFORE UPDATE OF certificate_id
 
 COMMENT ON TRIGGER ssl_assignment_lock_target_update ON @extschema@.ssl_assignment IS 'Locks the new target certificate FOR SHARE before the row is moved (lock order: certificate, then assignment rows); skipped for the moves of ssl_renew and ssl_revert_renewal, which hold their targets already.';
 
+-- Ours -> NetBox for assignments; the bridge's settings as above.
 CREATE FUNCTION netbox_ssl_internal.ssl_netbox_on_assignment_change() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -694,6 +748,9 @@ COMMENT ON TRIGGER ssl_netbox_assignment_update ON @extschema@.ssl_assignment IS
 -- Triggers on ssl_lifecycle_event
 -- ----------------------------------------------------------------------
 
+-- History is append-only: an audit log that can be edited proves nothing.
+-- Only ssl_purge_certificate may delete a certificate's events, through an
+-- internal switch no session can set by itself.
 CREATE FUNCTION netbox_ssl_internal.ssl_lifecycle_event_append_only() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -731,6 +788,11 @@ CREATE TRIGGER ssl_lifecycle_event_append_only BEFORE DELETE OR UPDATE ON @extsc
 
 COMMENT ON TRIGGER ssl_lifecycle_event_append_only ON @extschema@.ssl_lifecycle_event IS 'History is append-only.';
 
+-- Publishing is a statement-level trigger on the history, so a statement
+-- that logs many events pays one call. Only events dated at or after the
+-- transaction's start are news: older ones are history being restored or
+-- backfilled. NOTIFY carries ids and the event type only, since any role can
+-- LISTEN; the payload stays in ssl_outbox, readable by readers only.
 CREATE FUNCTION netbox_ssl_internal.ssl_outbox_publish() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -790,6 +852,8 @@ COMMENT ON TRIGGER ssl_lifecycle_event_outbox ON @extschema@.ssl_lifecycle_event
 -- Triggers on ssl_csr
 -- ----------------------------------------------------------------------
 
+-- The parsed fields of a request never change; status follows its state
+-- machine, and a resulting certificate must carry the request's key.
 CREATE FUNCTION netbox_ssl_internal.ssl_csr_guard() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -856,6 +920,8 @@ COMMENT ON TRIGGER ssl_csr_guard ON @extschema@.ssl_csr IS 'Plain UPDATEs obey t
 -- Triggers on ssl_certificate_authority
 -- ----------------------------------------------------------------------
 
+-- Rejects an authority whose issuer pattern is not a valid regular
+-- expression at write time, rather than at every import that matches it.
 CREATE FUNCTION netbox_ssl_internal.ssl_certificate_authority_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -889,6 +955,8 @@ COMMENT ON TRIGGER ssl_certificate_authority_check ON @extschema@.ssl_certificat
 -- Triggers on ssl_compliance_policy
 -- ----------------------------------------------------------------------
 
+-- Policy parameters are checked when written, so ssl_check_compliance never
+-- meets a policy it cannot evaluate.
 CREATE FUNCTION netbox_ssl_internal.ssl_compliance_policy_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
