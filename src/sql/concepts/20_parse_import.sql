@@ -28,6 +28,11 @@ CREATE TYPE @extschema@.ssl_certificate_info AS (
 
 COMMENT ON TYPE @extschema@.ssl_certificate_info IS 'What ssl_parse returns: the parsed columns of ssl_certificate, for any certificate, stored or not.';
 
+-- Each C function has two SQL entry points: the internal one, which the
+-- extension's own code calls (no role can shadow it), and the documented
+-- public one. COST reflects measured parse times (tens to hundreds of
+-- microseconds), so the planner does not treat parsing as cheap as an integer
+-- comparison and call it early or in a parallel scan of every row.
 CREATE FUNCTION netbox_ssl_internal.ssl_parse(der bytea) RETURNS @extschema@.ssl_certificate_info
     LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'ssl_parse_bytea';
@@ -52,6 +57,15 @@ CREATE FUNCTION @extschema@.ssl_parse(pem text) RETURNS @extschema@.ssl_certific
 
 COMMENT ON FUNCTION @extschema@.ssl_parse(pem text) IS 'Parses PEM text (one or more blocks, any text around them; the leaf is the certificate that issues none of the others). No side effects.';
 
+-- ----------------------------------------------------------------------
+-- Import
+-- ----------------------------------------------------------------------
+-- SECURITY DEFINER with a fixed search_path: the C code runs SQL whose
+-- operators would otherwise be looked up in the caller's search_path.
+-- enable_seqscan = off for the call only: the foreign-key checks its inserts
+-- fire use plans cached per session; planned while ssl_certificate is small,
+-- such a plan stays a sequential scan while a long import grows the table,
+-- which made bulk imports quadratic. Every look-up here is by key.
 CREATE FUNCTION netbox_ssl_internal.ssl_import(der bytea, private_key_location text DEFAULT NULL::text, tenant text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE c SECURITY DEFINER COST 20000
     SET enable_seqscan TO 'off'
@@ -96,6 +110,8 @@ GRANT ALL ON FUNCTION netbox_ssl_internal.ssl_import(pem text, private_key_locat
 REVOKE ALL ON FUNCTION @extschema@.ssl_import(pem text, private_key_location text, tenant text) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_import(pem text, private_key_location text, tenant text) TO netbox_ssl_operator;
 
+-- Bundles (PEM, concatenated DER, PKCS#7) in one call: the parsing stays in
+-- C, and the rows go through the same SQL inserts and triggers as ssl_import.
 CREATE FUNCTION @extschema@.ssl_import_bundle(data bytea, on_conflict text DEFAULT 'error'::text, tenant text DEFAULT NULL::text) RETURNS TABLE(ordinality integer, fingerprint_sha256 text, certificate_id bigint, outcome text)
     LANGUAGE c SECURITY DEFINER COST 20000 ROWS 100
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -116,6 +132,11 @@ COMMENT ON FUNCTION @extschema@.ssl_import_bundle(data text, on_conflict text, t
 REVOKE ALL ON FUNCTION @extschema@.ssl_import_bundle(data text, on_conflict text, tenant text) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_import_bundle(data text, on_conflict text, tenant text) TO netbox_ssl_operator;
 
+-- ----------------------------------------------------------------------
+-- Ownership look-up
+-- ----------------------------------------------------------------------
+-- Both overloads parse first (so bad input or a private key fails before any
+-- look-up) and share ssl_find_known_parsed.
 CREATE FUNCTION @extschema@.ssl_find_known(der bytea) RETURNS TABLE(certificate_id bigint, match text)
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'

@@ -3,6 +3,9 @@
 -- transaction; the preview/candidate functions are read-only;
 -- ssl_revert_renewal undoes a renewal.
 
+-- enable_seqscan = off for the same reason as ssl_import: every look-up of a
+-- renewal is by key, and a plan cached while the tables were small must not
+-- stay a sequential scan. COST follows the measured time of a renewal.
 CREATE FUNCTION netbox_ssl_internal.ssl_renew(old_id bigint, der bytea, private_key_location text DEFAULT NULL::text, allow_cn_change boolean DEFAULT false) RETURNS bigint
     LANGUAGE c SECURITY DEFINER COST 50000
     SET enable_seqscan TO 'off'
@@ -47,6 +50,12 @@ GRANT ALL ON FUNCTION netbox_ssl_internal.ssl_renew(old_id bigint, pem text, pri
 REVOKE ALL ON FUNCTION @extschema@.ssl_renew(old_id bigint, pem text, private_key_location text, allow_cn_change boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_renew(old_id bigint, pem text, private_key_location text, allow_cn_change boolean) TO netbox_ssl_operator;
 
+-- ----------------------------------------------------------------------
+-- Read-only helpers
+-- ----------------------------------------------------------------------
+-- They parse their input before any look-up, so a private key, garbage or
+-- oversized input fails with its own error even on an empty inventory, and
+-- no error raised before the key scan can copy key material into the log.
 CREATE FUNCTION @extschema@.ssl_renewal_candidate(pem text, tenant text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE plpgsql STABLE COST 6000 PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -117,6 +126,11 @@ COMMENT ON FUNCTION @extschema@.ssl_renewal_preview(old_id bigint, pem text) IS 
 REVOKE ALL ON FUNCTION @extschema@.ssl_renewal_preview(old_id bigint, pem text) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_renewal_preview(old_id bigint, pem text) TO netbox_ssl_reader;
 
+-- ----------------------------------------------------------------------
+-- Revert
+-- ----------------------------------------------------------------------
+-- Locks both certificates in the same order as ssl_renew (FOR NO KEY UPDATE)
+-- so a revert and a concurrent renewal or assignment cannot deadlock.
 CREATE FUNCTION @extschema@.ssl_revert_renewal(new_id bigint) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'

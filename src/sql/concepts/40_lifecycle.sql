@@ -40,6 +40,9 @@ COMMENT ON FUNCTION @extschema@.ssl_auto_archive(older_than interval) IS 'Archiv
 REVOKE ALL ON FUNCTION @extschema@.ssl_auto_archive(older_than interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_auto_archive(older_than interval) TO netbox_ssl_admin;
 
+-- The only way to delete history: it sets the internal purging switch that
+-- the append-only trigger honours for this one certificate, so no session
+-- can unlock history deletion by itself.
 CREATE FUNCTION @extschema@.ssl_purge_certificate(certificate_id bigint) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -96,6 +99,8 @@ COMMENT ON FUNCTION @extschema@.ssl_expiring(within interval) IS 'Active certifi
 REVOKE ALL ON FUNCTION @extschema@.ssl_expiring(within interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_expiring(within interval) TO netbox_ssl_reader;
 
+-- Computed at query time from valid_to, so it never depends on when
+-- ssl_refresh_status last ran.
 CREATE VIEW @extschema@.ssl_certificate_expiry AS
  SELECT c.id,
     c.common_name,

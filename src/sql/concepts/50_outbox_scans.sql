@@ -1,6 +1,12 @@
 -- Outbox (lifecycle events published to consumers, at least once) and
 -- scans: expiry alerts and observed deployments (ssl_record_observation).
 
+-- ----------------------------------------------------------------------
+-- Consumers: subscribe, claim, acknowledge, unsubscribe, prune
+-- ----------------------------------------------------------------------
+-- Subscribing takes no lock that conflicts with event inserts; rows and a
+-- subscription that could not see each other are found later, exactly, by
+-- ssl_outbox_catch_up from the recorded xids and snapshots.
 CREATE FUNCTION netbox_ssl_internal.ssl_outbox_subscribe(consumer text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -219,6 +225,9 @@ COMMENT ON FUNCTION @extschema@.ssl_outbox_set_owner(consumer text, owner regrol
 REVOKE ALL ON FUNCTION @extschema@.ssl_outbox_set_owner(consumer text, owner regrole) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_outbox_set_owner(consumer text, owner regrole) TO netbox_ssl_admin;
 
+-- Who may use a consumer: its owner role, members of it, administrators.
+-- The caller is ssl_caller(), not current_user, which inside these
+-- SECURITY DEFINER functions is always the extension's owner.
 CREATE FUNCTION netbox_ssl_internal.ssl_outbox_check_owner(consumer text, owner regrole) RETURNS void
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -301,6 +310,12 @@ COMMENT ON FUNCTION netbox_ssl_internal.ssl_outbox_catch_up(consumer text) IS 'I
 
 REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_outbox_catch_up(consumer text) FROM PUBLIC;
 
+-- ----------------------------------------------------------------------
+-- Expiry scan and observations
+-- ----------------------------------------------------------------------
+-- Fires on crossing a threshold, once per certificate and threshold
+-- (ssl_expiry_alert), so a scan that misses a day still alerts. At most 32
+-- thresholds, so one call's work stays bounded.
 CREATE FUNCTION @extschema@.ssl_expiry_scan(thresholds integer[] DEFAULT '{90,60,30,14,7,1}'::integer[]) RETURNS TABLE(certificate_id bigint, threshold integer, event text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -408,6 +423,7 @@ COMMENT ON FUNCTION @extschema@.ssl_expiry_scan(thresholds integer[]) IS 'Expiry
 REVOKE ALL ON FUNCTION @extschema@.ssl_expiry_scan(thresholds integer[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_expiry_scan(thresholds integer[]) TO netbox_ssl_operator;
 
+-- Shared by both overloads, which parse their input first.
 CREATE FUNCTION netbox_ssl_internal.ssl_record_observation_parsed(object_type text, object_id bigint, cert @extschema@.ssl_certificate_info, observed_at timestamp with time zone) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'

@@ -1,5 +1,10 @@
 -- Chain validation against stored trust anchors (C++ core does the crypto).
 
+-- ----------------------------------------------------------------------
+-- Internal C helpers (not callable by PUBLIC)
+-- ----------------------------------------------------------------------
+-- OpenSSL's own path builder plus the web-PKI rules it lacks
+-- (docs/chain-validation.md).
 CREATE FUNCTION netbox_ssl_internal.ssl_chain_split_pem(pem text) RETURNS bytea[]
     LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'ssl_chain_split_pem';
@@ -24,6 +29,9 @@ COMMENT ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain
 
 REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, candidates text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) FROM PUBLIC;
 
+-- Issuer candidates through the indexes of 10_tables.sql (subject name, key
+-- id), up to 8 levels up and at most 64 certificates, instead of handing
+-- every stored CA certificate to OpenSSL for every validation.
 CREATE FUNCTION netbox_ssl_internal.ssl_chain_candidates(issuer text, authority_key_id text, issuer_chain text) RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -78,6 +86,9 @@ COMMENT ON FUNCTION netbox_ssl_internal.ssl_issuer_chain_check(chain text, raise
 
 REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_issuer_chain_check(chain text, raise_error boolean) FROM PUBLIC;
 
+-- ----------------------------------------------------------------------
+-- Trust anchors and validation
+-- ----------------------------------------------------------------------
 CREATE FUNCTION @extschema@.ssl_trust_anchor_load(pem_bundle text, source text DEFAULT NULL::text) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER COST 50000
     SET search_path TO 'pg_catalog', 'pg_temp'

@@ -15,6 +15,8 @@ CREATE TYPE @extschema@.ssl_csr_info AS (
 
 COMMENT ON TYPE @extschema@.ssl_csr_info IS 'The fields ssl_parse_csr reads from a certificate signing request.';
 
+-- Internal and public entry points to the same C parser, as for
+-- ssl_parse.
 CREATE FUNCTION netbox_ssl_internal.ssl_parse_csr(der bytea) RETURNS @extschema@.ssl_csr_info
     LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'ssl_parse_csr_bytea';
@@ -39,6 +41,8 @@ CREATE FUNCTION @extschema@.ssl_parse_csr(pem text) RETURNS @extschema@.ssl_csr_
 
 COMMENT ON FUNCTION @extschema@.ssl_parse_csr(pem text) IS 'Parses one PEM certificate request (CERTIFICATE REQUEST or NEW CERTIFICATE REQUEST) without storing it; private keys are refused (22023), bad input is 22P02.';
 
+-- Stores the parsed request; the certificate issued for it is linked later
+-- by the ssl_csr_link_certificate trigger, on whichever path imports it.
 CREATE FUNCTION @extschema@.ssl_import_csr(pem text, tenant text DEFAULT NULL::text, requested_by text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'

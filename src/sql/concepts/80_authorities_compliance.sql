@@ -2,6 +2,12 @@
 -- Built-in authorities and ACME issuer rules are seeded at the end of this
 -- file; pg_dump saves only user rows of those tables (see 10_tables.sql).
 
+-- ----------------------------------------------------------------------
+-- ACME detection
+-- ----------------------------------------------------------------------
+-- enable_seqscan = on and jit = off: called under ssl_import's
+-- enable_seqscan = off, the small rule table without a useful index would be
+-- costed at 1e10 and JIT-compiled on every call (about 200 ms).
 CREATE FUNCTION netbox_ssl_internal.ssl_acme_provider_for(issuer_org text, issuer_cn text, OUT matched boolean, OUT provider text) RETURNS record
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -57,6 +63,15 @@ COMMENT ON FUNCTION @extschema@.ssl_detect_acme() IS 'Re-applies ssl_acme_issuer
 REVOKE ALL ON FUNCTION @extschema@.ssl_detect_acme() FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_detect_acme() TO netbox_ssl_operator;
 
+-- ----------------------------------------------------------------------
+-- Certificate authorities
+-- ----------------------------------------------------------------------
+-- The matching rule, in one place for the import trigger and the re-match.
+-- PL/pgSQL with static queries, so their plans are kept for the session (a
+-- SQL function with SET clauses is planned at every call: 0.5 ms per
+-- import). enable_seqscan = off as in ssl_import; jit = off because the
+-- authorities can only be scanned sequentially, which enable_seqscan = off
+-- prices far above jit_above_cost (250 ms per import when compiled).
 CREATE FUNCTION netbox_ssl_internal.ssl_find_authority(issuer text, authority_key_id text, exclude_id bigint DEFAULT NULL::bigint) RETURNS TABLE(authority_id bigint, source text)
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -172,6 +187,9 @@ COMMENT ON FUNCTION @extschema@.ssl_renewal_instructions(id bigint) IS 'The cert
 REVOKE ALL ON FUNCTION @extschema@.ssl_renewal_instructions(id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_renewal_instructions(id bigint) TO netbox_ssl_reader;
 
+-- ----------------------------------------------------------------------
+-- Compliance
+-- ----------------------------------------------------------------------
 CREATE FUNCTION netbox_ssl_internal.ssl_signature_hash(signature_algorithm text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
@@ -202,6 +220,9 @@ CREATE FUNCTION @extschema@.ssl_signature_hash(signature_algorithm text) RETURNS
 
 COMMENT ON FUNCTION @extschema@.ssl_signature_hash(signature_algorithm text) IS 'The hash inside a signature algorithm name (sha1WithRSAEncryption and ecdsa-with-SHA1 give sha1; RSA-SHA3-256 gives sha3-256), lower-case; NULL when the name carries none (EdDSA, RSASSA-PSS, unknown OIDs).';
 
+-- One SELECT per policy type over the checked certificates (a UNION ALL, one
+-- statement), then one upsert and one delete: no loop over rows, so the cost
+-- grows with certificates x policies as a few hash joins.
 CREATE FUNCTION @extschema@.ssl_check_compliance(id bigint DEFAULT NULL::bigint) RETURNS TABLE(certificate_id bigint, policy text, policy_type text, result text, severity text, message text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'

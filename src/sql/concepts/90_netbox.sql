@@ -54,6 +54,16 @@ GRANT ALL ON FUNCTION netbox_ssl_internal.ssl_netbox_fields(pem text) TO netbox_
 REVOKE ALL ON FUNCTION @extschema@.ssl_netbox_fields(pem text) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_netbox_fields(pem text) TO netbox_ssl_reader;
 
+-- ----------------------------------------------------------------------
+-- The bridge
+-- ----------------------------------------------------------------------
+-- Every bridge function runs with jit = off: callers such as ssl_import plan
+-- with enable_seqscan = off, which makes even a one-row look-up look
+-- expensive enough to be JIT-compiled (30 ms per statement). The
+-- row-at-a-time ones also run with enable_seqscan = off and custom plans
+-- only: a generic plan cached while ssl_certificate or ssl_netbox_link was
+-- small scanned the whole table for every row (attach slowed down
+-- quadratically); a custom plan takes the unique index.
 CREATE FUNCTION @extschema@.ssl_netbox_attach(plugin_schema name DEFAULT 'public'::name) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -470,6 +480,10 @@ COMMENT ON FUNCTION @extschema@.ssl_netbox_check() IS 'Every difference between 
 REVOKE ALL ON FUNCTION @extschema@.ssl_netbox_check() FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_netbox_check() TO netbox_ssl_reader;
 
+-- ----------------------------------------------------------------------
+-- Internal helpers (no EXECUTE for PUBLIC; called by the bridge's own
+-- SECURITY DEFINER functions and triggers)
+-- ----------------------------------------------------------------------
 CREATE FUNCTION netbox_ssl_internal.ssl_netbox_attached_schema() RETURNS name
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
