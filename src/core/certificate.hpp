@@ -76,6 +76,12 @@ struct CertificateInfo {
     // list extensions, re-encoded in DER: a precertificate and its final
     // certificate hash alike. An extension list left empty is omitted.
     std::string tbs_sha256;
+    // Where revocation data is published: the fullName URIs of the CRL
+    // Distribution Points extension, and the OCSP and caIssuers URIs of the
+    // Authority Information Access extension, each in certificate order.
+    std::vector<std::string> crl_urls;
+    std::vector<std::string> ocsp_urls;
+    std::vector<std::string> ca_issuers_urls;
 };
 
 struct ParseOptions {

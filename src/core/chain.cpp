@@ -11,6 +11,7 @@
 #include "core/certificate.hpp"
 #include "core/encoding.hpp"
 #include "core/openssl_ptr.hpp"
+#include "core/x509_text.hpp"
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -295,6 +296,36 @@ std::optional<Finding> web_pki_finding(STACK_OF(X509)* chain, bool as_issuer) {
     return std::nullopt;
 }
 
+struct RevocationFinding {
+    ChainStatus status;
+    int depth;
+    std::string reason;  // completes "certificate at depth N (subject) ..."
+};
+
+// Revocation of a path OpenSSL accepted (RFC 5280 6.3): every certificate
+// below the trust anchor is looked up by its issuer (the next certificate of
+// the path) and its serial in the adapter's stored CRLs and OCSP answers.
+// The anchor itself is trusted as configured and never looked up.
+std::optional<RevocationFinding> revocation_finding(STACK_OF(X509)* chain, const ChainOptions& options) {
+    if (options.revocation == RevocationMode::None || options.revocation_source == nullptr) return std::nullopt;
+    const int n = sk_X509_num(chain);
+    for (int depth = 0; depth + 1 < n; ++depth) {
+        X509* cert = sk_X509_value(chain, depth);
+        X509* issuer = sk_X509_value(chain, depth + 1);
+        const RevocationAnswer answer = options.revocation_source->lookup(
+            fingerprint(issuer), detail::serial_text(X509_get0_serialNumber(cert)), options.at);
+        if (answer.kind == RevocationAnswer::Kind::Revoked) {
+            return RevocationFinding{ChainStatus::Revoked, depth, "is revoked: " + answer.detail};
+        }
+        if (answer.kind == RevocationAnswer::Kind::NoData && options.revocation == RevocationMode::Required) {
+            return RevocationFinding{ChainStatus::Invalid, depth,
+                                     "has no usable, current revocation data (CRL or OCSP) from its issuer " +
+                                         subject_text(issuer) + ", which revocation => 'required' demands"};
+        }
+    }
+    return std::nullopt;
+}
+
 ChainStatus status_for(int error) {
     switch (error) {
     case X509_V_OK:
@@ -338,6 +369,7 @@ const char* chain_status_name(ChainStatus status) {
     case ChainStatus::NotYetValid: return "not_yet_valid";
     case ChainStatus::HostnameMismatch: return "hostname_mismatch";
     case ChainStatus::Unknown: return "unknown";
+    case ChainStatus::Revoked: return "revoked";
     }
     return "unknown";
 }
@@ -516,6 +548,15 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
             result.message = "Certificate at depth " + std::to_string(finding->depth) + " (" +
                              subject_text(cert_at(finding->depth)) + ") " + finding->reason + ".";
             return result;
+        }
+        if (chain) {
+            if (std::optional<RevocationFinding> revoked = revocation_finding(chain.get(), options)) {
+                result.status = revoked->status;
+                result.depth = revoked->depth;
+                result.message = "Certificate at depth " + std::to_string(revoked->depth) + " (" +
+                                 subject_text(cert_at(revoked->depth)) + ") " + revoked->reason + ".";
+                return result;
+            }
         }
         const int top = chain ? sk_X509_num(chain.get()) - 1 : 0;
         result.status = ChainStatus::Valid;

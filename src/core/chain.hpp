@@ -24,16 +24,49 @@ enum class ChainStatus {
     NotYetValid,       // a certificate of the path starts after `at`
     HostnameMismatch,  // the leaf is not valid for the given host name or IP
     Unknown,           // the verifier failed for a reason unrelated to the input
+    Revoked,           // a certificate of the path is revoked (CRL or OCSP)
 };
 
 // "valid", "invalid", "self_signed", ... as stored in chain_status.
 const char* chain_status_name(ChainStatus status);
+
+// Revocation checking of a built path (issue "Trust"): the adapter answers
+// from the stored CRLs and OCSP responses; the core never fetches anything.
+enum class RevocationMode {
+    None,         // no revocation checking
+    IfAvailable,  // a certificate is checked when its issuer has usable data
+    Required,     // every certificate below the anchor must have usable data
+};
+
+struct RevocationAnswer {
+    enum class Kind {
+        NoData,   // no usable, current CRL or OCSP answer for this certificate
+        Good,     // usable data says: not revoked
+        Revoked,  // usable data says: revoked
+    };
+    Kind kind = Kind::NoData;
+    // Revoked: "revoked on <date> (reason <reason>)"-style text, one clause,
+    // printed after the certificate in the verdict's message.
+    std::string detail;
+};
+
+class RevocationSource {
+public:
+    virtual ~RevocationSource() = default;
+    // The status at `at` of the certificate with this serial (colon hex, as
+    // CertificateInfo::serial_number) issued by the certificate with this
+    // SHA-256 fingerprint (colon hex, upper case, as the chain's members).
+    virtual RevocationAnswer lookup(const std::string& issuer_fingerprint, const std::string& serial,
+                                    std::int64_t at) const = 0;
+};
 
 struct ChainOptions {
     std::int64_t at = 0;                  // seconds since 1970-01-01 UTC
     std::optional<std::string> hostname;  // DNS name or IP address literal
     int max_depth = 32;                   // most intermediates a path may hold
     bool web_pki = true;                  // apply the rules beyond OpenSSL's
+    RevocationMode revocation = RevocationMode::None;
+    const RevocationSource* revocation_source = nullptr;  // not owned; None when null
 };
 
 struct ChainResult {
