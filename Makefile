@@ -23,7 +23,8 @@ OBJS = \
 	src/pg/chain.o \
 	src/pg/bundle.o \
 	src/pg/csr.o \
-	src/pg/boundary.o
+	src/pg/boundary.o \
+	src/pg/revocation.o
 # The full install script of the current version is generated from one SQL
 # source per concept (src/sql/concepts/, concatenated in file-name order), so
 # CREATE EXTENSION runs one script. netbox_ssl--1.0.sql and the upgrade
@@ -48,12 +49,21 @@ REGRESS += netbox_format
 
 REGRESS += netbox_bridge
 
+# 1.6 (one line per part, so that parallel branches merge)
+REGRESS += speed_write_path
+REGRESS += speed_parse
+REGRESS += validate_cache
+REGRESS += trust_rules
+REGRESS += revocation
+
 REGRESS_OPTS = --inputdir=test
 ISOLATION = renew_race lifecycle_race observation_race outbox_claim outbox_subscribe anchor_load_race bundle_race compliance_race
 
 ISOLATION += renew_delete_race
 
 ISOLATION += netbox_race
+
+ISOLATION += crl_renew_race
 
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
 
