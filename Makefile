@@ -24,7 +24,8 @@ OBJS = \
 	src/pg/bundle.o \
 	src/pg/csr.o \
 	src/pg/boundary.o \
-	src/pg/revocation.o
+	src/pg/revocation.o \
+	src/core/psl.o src/pg/psl.o
 # The full install script of the current version is generated from one SQL
 # source per concept (src/sql/concepts/, concatenated in file-name order), so
 # CREATE EXTENSION runs one script. netbox_ssl--1.0.sql and the upgrade
@@ -72,7 +73,8 @@ PG_CONFIG ?= pg_config
 # C++ runtime and libcrypto are named explicitly.
 # PostgreSQL headers are not -Wextra clean in C++, so they are system headers.
 PG_CXXFLAGS = -std=c++17 -fPIC -Wall -Wextra -Werror -I$(CURDIR)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
-SHLIB_LINK = -lcrypto -lstdc++
+# libpsl: public suffixes for wildcard validity (chain rules, host lookup).
+SHLIB_LINK = -lcrypto -lpsl -lstdc++
 # Debian builds PostgreSQL with LLVM JIT, which would also compile every
 # source to bitcode with clang; the extension gains nothing from inlining
 # into JIT-compiled expressions, so bitcode is not built.

@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
     g++ make cmake pkg-config openssl libssl-dev
+    libpsl-dev publicsuffix                                 # public suffixes (chain rules, host lookup)
     libgtest-dev
     postgresql-15 postgresql-server-dev-15 postgresql-15-cron
     python3 python3-psycopg python3-cryptography

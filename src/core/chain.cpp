@@ -11,6 +11,7 @@
 #include "core/certificate.hpp"
 #include "core/encoding.hpp"
 #include "core/openssl_ptr.hpp"
+#include "core/psl.hpp"
 #include "core/x509_text.hpp"
 
 #include <openssl/asn1.h>
@@ -22,9 +23,15 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <map>
 #include <utility>
 
 namespace netbox_ssl {
@@ -39,6 +46,7 @@ using AuthorityKeyIdPtr = Owned<AUTHORITY_KEYID, AUTHORITY_KEYID_free>;
 using GeneralNamesPtr = Owned<GENERAL_NAMES, GENERAL_NAMES_free>;
 using NameConstraintsPtr = Owned<NAME_CONSTRAINTS, NAME_CONSTRAINTS_free>;
 using AiaPtr = Owned<AUTHORITY_INFO_ACCESS, AUTHORITY_INFO_ACCESS_free>;
+using PolicyConstraintsPtr = Owned<POLICY_CONSTRAINTS, POLICY_CONSTRAINTS_free>;
 
 void free_eku(EXTENDED_KEY_USAGE* p) { sk_ASN1_OBJECT_pop_free(p, ASN1_OBJECT_free); }
 using EkuPtr = Owned<EXTENDED_KEY_USAGE, free_eku>;
@@ -121,6 +129,13 @@ std::optional<std::string> key_problem(X509* cert) {
     if (EVP_PKEY_is_a(key, "RSA")) {
         const int bits = EVP_PKEY_get_bits(key);
         if (bits < 2048) return "has a " + std::to_string(bits) + "-bit RSA key, below the 2048 bits the CA/B Baseline Requirements (6.1.5) require";
+        // CA/B BR 6.1.5: "the modulus size, when encoded, MUST be divisible
+        // by 8" (limbo webpki::forbidden-rsa-not-divisible-by-8-*). Applies
+        // to every certificate, the root included.
+        if (bits % 8 != 0) {
+            return "has a " + std::to_string(bits) +
+                   "-bit RSA modulus, not a multiple of 8 bits as the CA/B Baseline Requirements (6.1.5) require";
+        }
         return std::nullopt;
     }
     if (EVP_PKEY_is_a(key, "EC")) {
@@ -207,16 +222,145 @@ bool ldh_label(std::string_view label) {
     return true;
 }
 
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// RFC 5952 section 4 text of a 16-octet address (lower case, no leading
+// zeros, the longest run of two or more zero groups as "::", the first on a
+// tie; an IPv4-mapped address in mixed notation, RFC 5952 section 5).
+std::string ipv6_text(const unsigned char* a) {
+    unsigned groups[8];
+    for (int i = 0; i < 8; ++i) groups[i] = (static_cast<unsigned>(a[2 * i]) << 8) | a[2 * i + 1];
+    char buf[64];
+    bool mapped = true;
+    for (int i = 0; i < 5; ++i) mapped = mapped && groups[i] == 0;
+    if (mapped && groups[5] == 0xffff) {
+        std::snprintf(buf, sizeof buf, "::ffff:%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
+        return buf;
+    }
+    int best = -1, best_len = 0;
+    for (int i = 0; i < 8;) {
+        if (groups[i] != 0) { ++i; continue; }
+        int j = i;
+        while (j < 8 && groups[j] == 0) ++j;
+        if (j - i > best_len && j - i >= 2) { best = i; best_len = j - i; }
+        i = j;
+    }
+    std::string out;
+    for (int i = 0; i < 8; ++i) {
+        if (i == best) {
+            out += "::";
+            i += best_len - 1;
+            continue;
+        }
+        if (!out.empty() && out.back() != ':') out += ':';
+        std::snprintf(buf, sizeof buf, "%x", groups[i]);
+        out += buf;
+    }
+    return out;
+}
+
+// CA/B BR 7.1.4.3 (subject commonName): when present, the CN is a copy of
+// one subjectAltName value: character for character for a dNSName, an IPv4
+// address in dotted decimal without leading zeros, an IPv6 address in RFC
+// 5952 section 4 text. A CN that names one of the SANs in another spelling
+// (letter case, hex or zero-padded IPv4, uncompressed or upper-case IPv6,
+// a U-label for an A-label SAN) is refused. A CN unrelated to every SAN is
+// tolerated: it is never used as a host name here (RFC 6125 6.4.4), and
+// the RFC 5280 cases of limbo (CN=example.com beside other SANs) expect it.
+std::optional<std::string> common_name_problem(X509* cert, const GENERAL_NAMES* sans) {
+    X509_NAME* subject = X509_get_subject_name(cert);
+    for (int pos = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); pos >= 0;
+         pos = X509_NAME_get_index_by_NID(subject, NID_commonName, pos)) {
+        const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, pos));
+        unsigned char* utf8 = nullptr;
+        const int len = ASN1_STRING_to_UTF8(&utf8, value);
+        if (len < 0) {
+            ERR_clear_error();
+            return "has a subject commonName that cannot be decoded (CA/B BR 7.1.4.3)";
+        }
+        const std::string cn(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(len));
+        OPENSSL_free(utf8);
+        bool exact = false;
+        bool near = false;
+        bool non_ascii = false;
+        for (char ch : cn) non_ascii = non_ascii || static_cast<unsigned char>(ch) >= 0x80;
+        unsigned char ip4[4] = {};
+        unsigned char ip6[16] = {};
+        in_addr addr4{};
+        const bool cn_ip4 = cn.find_first_not_of("0123456789abcdefxABCDEFX.") == std::string::npos && inet_aton(cn.c_str(), &addr4) != 0;
+        if (cn_ip4) std::memcpy(ip4, &addr4, 4);
+        const bool cn_ip6 = inet_pton(AF_INET6, cn.c_str(), ip6) == 1;
+        for (int i = 0; i < sk_GENERAL_NAME_num(sans) && !exact; ++i) {
+            const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
+            if (gn->type == GEN_DNS) {
+                const std::string_view name(reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.dNSName)),
+                                            static_cast<std::size_t>(ASN1_STRING_length(gn->d.dNSName)));
+                exact = cn == name;
+                near = near || lower(cn) == lower(name) || (non_ascii && lower(name).find("xn--") != std::string::npos);
+            } else if (gn->type == GEN_IPADD) {
+                const unsigned char* ip = ASN1_STRING_get0_data(gn->d.iPAddress);
+                const int iplen = ASN1_STRING_length(gn->d.iPAddress);
+                if (iplen == 4) {
+                    char buf[32];
+                    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", ip[0], ip[1], ip[2], ip[3]);
+                    exact = cn == buf;
+                    near = near || (cn_ip4 && std::memcmp(ip4, ip, 4) == 0);
+                } else if (iplen == 16) {
+                    exact = cn == ipv6_text(ip);
+                    near = near || (cn_ip6 && std::memcmp(ip6, ip, 16) == 0);
+                }
+            }
+        }
+        if (!exact && near) {
+            return "has a subject commonName \"" + sanitize_text(cn, false) +
+                   "\" that is not an exact copy of its subjectAltName value (CA/B BR 7.1.4.3)";
+        }
+    }
+    return std::nullopt;
+}
+
+bool has_dns_san(const GENERAL_NAMES* sans, std::string_view wanted) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
+        const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
+        if (gn->type != GEN_DNS) continue;
+        const std::string_view name(reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.dNSName)),
+                                    static_cast<std::size_t>(ASN1_STRING_length(gn->d.dNSName)));
+        if (name.size() != wanted.size()) continue;
+        bool same = true;
+        for (std::size_t k = 0; k < name.size() && same; ++k) {
+            same = std::tolower(static_cast<unsigned char>(name[k])) == std::tolower(static_cast<unsigned char>(wanted[k]));
+        }
+        if (same) return true;
+    }
+    return false;
+}
+
 std::optional<std::string> leaf_problem(X509* cert) {
     int crit = -1;
     BasicConstraintsPtr bc(static_cast<BASIC_CONSTRAINTS*>(X509_get_ext_d2i(cert, NID_basic_constraints, &crit, nullptr)));
-    if (bc && bc->ca != 0) return "is a CA certificate (cA=TRUE) used as a server certificate (CA/B BR 7.1.2.7.8)";
+    // A CA certificate may be the certificate validated (RFC 5280 6.1: the
+    // leaf of a path is not an intermediate, so its pathLenConstraint is
+    // ignored too; limbo pathlen::validation-ignores-pathlen-in-leaf), but
+    // cA=TRUE must come with keyCertSign (RFC 5280 4.2.1.9/4.2.1.3, CA/B BR
+    // 7.1.2.7.8: a subscriber certificate is not a half-CA;
+    // limbo webpki::ee-basicconstraints-ca).
+    if (bc && bc->ca != 0 && (X509_get_key_usage(cert) & KU_KEY_CERT_SIGN) == 0) {
+        return "is a CA certificate (cA=TRUE) without keyCertSign used as a server certificate (CA/B BR 7.1.2.7.8)";
+    }
 
+    // extendedKeyUsage may be absent (RFC 5280 4.2.1.12: any purpose;
+    // limbo rfc5280::eku::ee-without-eku); when present it must hold
+    // serverAuth (OpenSSL's purpose check), not be critical and not hold
+    // anyExtendedKeyUsage (CA/B BR 7.1.2.7.10).
     crit = -1;
     EkuPtr eku(static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(cert, NID_ext_key_usage, &crit, nullptr)));
-    if (!eku) return "has no extendedKeyUsage extension, which the CA/B Baseline Requirements (7.1.2.7.10) require";
-    if (crit == 1) return "has a critical extendedKeyUsage extension (CA/B BR 7.1.2.7.10)";
-    for (int i = 0; i < sk_ASN1_OBJECT_num(eku.get()); ++i) {
+    ERR_clear_error();
+    if (eku && crit == 1) return "has a critical extendedKeyUsage extension (CA/B BR 7.1.2.7.10)";
+    for (int i = 0; eku && i < sk_ASN1_OBJECT_num(eku.get()); ++i) {
         if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku.get(), i)) == NID_anyExtendedKeyUsage) {
             return "has anyExtendedKeyUsage, which the CA/B Baseline Requirements (7.1.2.7.10) forbid";
         }
@@ -240,16 +384,87 @@ std::optional<std::string> leaf_problem(X509* cert) {
                 return "has a malformed DNS name \"" + sanitize_text(name, false) +
                        "\" in its subjectAltName (RFC 5280 4.2.1.6, CA/B BR 7.1.2.7.12)";
             }
+            // CA/B BR 3.2.2.6: no wildcard directly above a public suffix
+            // ("*.co.uk", "*.github.io"), from the Public Suffix List. The
+            // BR's exception ("unless the Applicant proves its rightful
+            // control of the entire Domain Namespace") is honoured for a
+            // private-section suffix whose certificate also names the
+            // suffix itself: *.s3.amazonaws.com with s3.amazonaws.com, as
+            // Amazon's real certificates do. Never for an ICANN suffix.
+            if (!wildcard_allowed(name) &&
+                (public_suffix_kind(name.substr(2)) == SuffixKind::Icann || !has_dns_san(sans.get(), name.substr(2)))) {
+                return "has the wildcard \"" + sanitize_text(name, false) +
+                       "\" above a public suffix in its subjectAltName (CA/B BR 3.2.2.6)";
+            }
         } else if (gn->type == GEN_IPADD) {
             const int len = ASN1_STRING_length(gn->d.iPAddress);
             if (len != 4 && len != 16) return "has a malformed IP address in its subjectAltName (RFC 5280 4.2.1.6)";
         }
     }
 
+    if (std::optional<std::string> cn = common_name_problem(cert, sans.get())) return cn;
+
     crit = -1;
     NameConstraintsPtr nc(static_cast<NAME_CONSTRAINTS*>(X509_get_ext_d2i(cert, NID_name_constraints, &crit, nullptr)));
     ERR_clear_error();
     if (nc || crit != -1) return "is an end-entity certificate with a nameConstraints extension (RFC 5280 4.2.1.10)";
+    return std::nullopt;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// RFC 5280 4.2.1.10 applied defensively to wildcards: OpenSSL compares a
+// wildcard SAN "*.X" as the literal string, so an excluded subtree inside
+// what the wildcard can match (excluded "bar.example.com" against
+// "*.example.com") slips through. The wildcard is refused when some name it
+// can match lies in an excluded dNSName subtree: the subtree is X itself or
+// above it (".X" ends with the base), or it is one label below X. A leading
+// period (".example.com", the subdomains only) is understood as OpenSSL and
+// RFC 5280's URI form do: every name ending in it.
+bool wildcard_meets_excluded(const std::string& wildcard_base, std::string base) {
+    if (base.empty()) return true;
+    const bool subdomains_only = base.front() == '.';
+    if (subdomains_only) base.erase(0, 1);
+    if (base.empty()) return true;
+    // Every name "L.X" ends with ".base" when X is base or below it.
+    if (wildcard_base == base || ends_with(wildcard_base, "." + base)) return true;
+    // base = "L.X" (exactly one label more) is itself a name "*.X" matches;
+    // with a leading period its subdomains are two labels below X: no.
+    if (!subdomains_only && ends_with(base, "." + wildcard_base)) {
+        const std::string label = base.substr(0, base.size() - wildcard_base.size() - 1);
+        return label.find('.') == std::string::npos;
+    }
+    return false;
+}
+
+std::optional<std::string> excluded_wildcard_problem(X509* leaf, X509* ca) {
+    int crit = -1;
+    NameConstraintsPtr nc(static_cast<NAME_CONSTRAINTS*>(X509_get_ext_d2i(ca, NID_name_constraints, &crit, nullptr)));
+    ERR_clear_error();
+    if (!nc || sk_GENERAL_SUBTREE_num(nc->excludedSubtrees) <= 0) return std::nullopt;
+    crit = -1;
+    GeneralNamesPtr sans(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, &crit, nullptr)));
+    ERR_clear_error();
+    for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
+        const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
+        if (gn->type != GEN_DNS) continue;
+        const std::string name = lower(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.dNSName)),
+                                                        static_cast<std::size_t>(ASN1_STRING_length(gn->d.dNSName))));
+        if (name.size() < 3 || name.compare(0, 2, "*.") != 0) continue;
+        const std::string wildcard_base = name.substr(2);
+        for (int j = 0; j < sk_GENERAL_SUBTREE_num(nc->excludedSubtrees); ++j) {
+            const GENERAL_SUBTREE* st = sk_GENERAL_SUBTREE_value(nc->excludedSubtrees, j);
+            if (st->base == nullptr || st->base->type != GEN_DNS) continue;
+            const std::string base = lower(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(st->base->d.dNSName)),
+                                                            static_cast<std::size_t>(ASN1_STRING_length(st->base->d.dNSName))));
+            if (wildcard_meets_excluded(wildcard_base, base)) {
+                return "excludes \"" + sanitize_text(base, false) + "\", which the leaf's wildcard \"" +
+                       sanitize_text(name, false) + "\" can match (RFC 5280 4.2.1.10)";
+            }
+        }
+    }
     return std::nullopt;
 }
 
@@ -264,6 +479,15 @@ std::optional<std::string> ca_problem(X509* cert, bool anchor) {
         if (sk_GENERAL_SUBTREE_num(nc->permittedSubtrees) <= 0 && sk_GENERAL_SUBTREE_num(nc->excludedSubtrees) <= 0) {
             return "has a nameConstraints extension with neither permitted nor excluded subtrees (RFC 5280 4.2.1.10)";
         }
+    }
+    // RFC 5280 4.2.1.11: "Conforming CAs MUST mark this extension as
+    // critical" (limbo rfc5280::pc::ica-noncritical-pc). The anchor is
+    // trusted as configured.
+    if (!anchor) {
+        crit = -1;
+        PolicyConstraintsPtr pc(static_cast<POLICY_CONSTRAINTS*>(X509_get_ext_d2i(cert, NID_policy_constraints, &crit, nullptr)));
+        ERR_clear_error();
+        if (crit == 0) return "has a non-critical policyConstraints extension (RFC 5280 4.2.1.11 requires it critical)";
     }
     if (anchor) {
         crit = -1;
@@ -291,6 +515,7 @@ std::optional<Finding> web_pki_finding(STACK_OF(X509)* chain, bool as_issuer) {
         if (!problem) problem = aki_problem(cert);
         if (!problem && depth == 0 && !as_issuer) problem = leaf_problem(cert);
         if (!problem && (depth > 0 || as_issuer)) problem = ca_problem(cert, anchor);
+        if (!problem && depth > 0 && !as_issuer) problem = excluded_wildcard_problem(sk_X509_value(chain, 0), cert);
         if (problem) return Finding{depth, std::move(*problem)};
     }
     return std::nullopt;
@@ -450,6 +675,7 @@ std::size_t CertificateSet::size() const { return impl_->certs.size(); }
 struct ChainValidator::Impl {
     StorePtr store;
     OwningStackPtr pool;
+    OwningStackPtr anchors;  // the same certificates as the store, for path building
 };
 
 ChainValidator::ChainValidator(const CertificateSet& anchors, const CertificateSet& intermediates)
@@ -457,11 +683,14 @@ ChainValidator::ChainValidator(const CertificateSet& anchors, const CertificateS
     ErrorQueueGuard guard;
     impl_->store.reset(X509_STORE_new());
     impl_->pool.reset(sk_X509_new_null());
-    if (!impl_->store || !impl_->pool) internal("allocating the store");
+    impl_->anchors.reset(sk_X509_new_null());
+    if (!impl_->store || !impl_->pool || !impl_->anchors) internal("allocating the store");
     for (const X509Ptr& cert : anchors.impl().certs) {
         poll_cancel();
         // A duplicate anchor is harmless: the store keeps one copy.
         if (X509_STORE_add_cert(impl_->store.get(), cert.get()) != 1) ERR_clear_error();
+        if (sk_X509_push(impl_->anchors.get(), cert.get()) <= 0) internal("sk_X509_push");
+        X509_up_ref(cert.get());
     }
     for (const X509Ptr& cert : intermediates.impl().certs) {
         poll_cancel();
@@ -472,36 +701,98 @@ ChainValidator::ChainValidator(const CertificateSet& anchors, const CertificateS
 
 ChainValidator::~ChainValidator() = default;
 
-ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const CertificateSet& extra,
-                                     const ChainOptions& options) const {
+namespace {
+
+// Path building (issue "Trust", item 2). OpenSSL's X509_verify_cert builds
+// one path and does not backtrack, so when the path it chose fails, the
+// other candidate paths are built here and each is verified by OpenSSL on
+// its own (only that path's intermediates untrusted, only its anchor
+// trusted). Bounded against hostile pools:
+constexpr int kMaxExaminedPerLevel = 32;  // name/key-id matches looked at per certificate
+constexpr int kMaxIssuersPerLevel = 8;    // issuers whose signature verifies, kept per certificate
+constexpr int kMaxPathAttempts = 64;      // candidate paths verified, OpenSSL's own included
+constexpr int kMaxExpansions = 1024;      // certificates expanded in the whole search
+// OpenSSL's own depth limit lets self-issued intermediates through (they do
+// not count against max_depth, RFC 5280 6.1.4 (l)); the exact limit is
+// checked on the path (logical_intermediates).
+constexpr int kSelfIssuedAllowance = 8;
+
+bool self_issued(X509* cert) { return X509_NAME_cmp(X509_get_subject_name(cert), X509_get_issuer_name(cert)) == 0; }
+
+// max_depth counts the intermediates between leaf and anchor that are not
+// self-issued (RFC 5280 6.1.4 (l), limbo pathlen::max-chain-depth-*).
+int logical_intermediates(STACK_OF(X509)* chain) {
+    int count = 0;
+    for (int i = 1; i + 1 < sk_X509_num(chain); ++i) count += self_issued(sk_X509_value(chain, i)) ? 0 : 1;
+    return count;
+}
+
+struct VerifyContext {
+    bool web_pki;
+};
+
+// RFC 5280 4.1.2.5: the validity period includes notAfter itself; OpenSSL
+// reports "expired" at exactly notAfter (X509_cmp_time treats equal as
+// earlier), so that one error is forgiven at that exact second. The limbo
+// cases with fractional validation times floor to the second, which is
+// notAfter's own granularity.
+// A leaf whose only fault for OpenSSL's sslserver purpose is its keyUsage
+// (e.g. a CA certificate with keyCertSign used as a leaf) is acceptable
+// under the web-PKI rules when its extendedKeyUsage (if any) holds
+// serverAuth and it has a subjectAltName; otherwise OpenSSL's verdict
+// stands (and its message with it).
+int verify_callback(int ok, X509_STORE_CTX* ctx) {
+    if (ok != 0) return ok;
+    const int error = X509_STORE_CTX_get_error(ctx);
+    X509* cert = X509_STORE_CTX_get_current_cert(ctx);
+    if (error == X509_V_ERR_CERT_HAS_EXPIRED && cert != nullptr) {
+        const time_t at = X509_VERIFY_PARAM_get_time(X509_STORE_CTX_get0_param(ctx));
+        if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(cert), at) == 0) return 1;
+    }
+    const auto* vc = static_cast<const VerifyContext*>(X509_STORE_CTX_get_app_data(ctx));
+    if (error == X509_V_ERR_INVALID_PURPOSE && vc != nullptr && vc->web_pki && cert != nullptr &&
+        X509_STORE_CTX_get_error_depth(ctx) == 0) {
+        const uint32_t xku = X509_get_extended_key_usage(cert);  // UINT32_MAX when absent
+        int crit = -1;
+        GeneralNamesPtr sans(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, nullptr)));
+        ERR_clear_error();
+        if ((xku & XKU_SSL_SERVER) != 0 && sans && sk_GENERAL_NAME_num(sans.get()) > 0) return 1;
+    }
+    return ok;
+}
+
+struct Attempt {
+    ChainResult result;
+    bool passed = false;
+};
+
+class PathVerifier {
+public:
+    PathVerifier(X509_STORE* store, X509* leaf, const ChainOptions& options, bool as_issuer)
+        : store_(store), leaf_(leaf), options_(options), as_issuer_(as_issuer) {}
+
+    // One verification: OpenSSL's own path building over `untrusted` and
+    // the store's anchors, or, with `trusted`, over exactly those anchors.
+    Attempt run(STACK_OF(X509)* untrusted, STACK_OF(X509)* trusted) const;
+
+private:
+    X509_STORE* store_;
+    X509* leaf_;
+    const ChainOptions& options_;
+    bool as_issuer_;
+};
+
+Attempt PathVerifier::run(STACK_OF(X509)* untrusted, STACK_OF(X509)* trusted) const {
     ErrorQueueGuard guard;
-    const auto& leaf_certs = leaf_set.impl().certs;
-    if (leaf_certs.empty()) throw Error(ErrorKind::Malformed, "there is no certificate to validate");
-    X509* leaf = leaf_certs.front().get();
-
-    // The per-call intermediates come first, so that a certificate's own
-    // issuer_chain is preferred over the shared pool.
-    ShallowStackPtr untrusted(sk_X509_new_null());
-    if (!untrusted) internal("sk_X509_new_null");
-    for (std::size_t i = 1; i < leaf_certs.size(); ++i) {
-        if (sk_X509_push(untrusted.get(), leaf_certs[i].get()) <= 0) internal("sk_X509_push");
-    }
-    for (const X509Ptr& cert : extra.impl().certs) {
-        if (sk_X509_push(untrusted.get(), cert.get()) <= 0) internal("sk_X509_push");
-    }
-    for (int i = 0; i < sk_X509_num(impl_->pool.get()); ++i) {
-        if (sk_X509_push(untrusted.get(), sk_X509_value(impl_->pool.get(), i)) <= 0) internal("sk_X509_push");
-    }
-
+    X509* leaf = leaf_;
+    const ChainOptions& options = options_;
+    const bool as_issuer = as_issuer_;
     StoreCtxPtr ctx(X509_STORE_CTX_new());
-    if (!ctx || X509_STORE_CTX_init(ctx.get(), impl_->store.get(), leaf, untrusted.get()) != 1) {
-        internal("X509_STORE_CTX_init");
-    }
-    // A CA certificate checked without a host name (a stored intermediate or
-    // root) is validated as an issuer: any purpose, and the CA rules instead
-    // of the server-certificate rules. With a host name it is a server
-    // certificate like any other (limbo webpki::ee-basicconstraints-ca).
-    const bool as_issuer = !options.hostname && X509_check_ca(leaf) != 0;
+    if (!ctx || X509_STORE_CTX_init(ctx.get(), store_, leaf, untrusted) != 1) internal("X509_STORE_CTX_init");
+    if (trusted != nullptr) X509_STORE_CTX_set0_trusted_stack(ctx.get(), trusted);
+    VerifyContext vc{options.web_pki};
+    X509_STORE_CTX_set_app_data(ctx.get(), &vc);
+    X509_STORE_CTX_set_verify_cb(ctx.get(), verify_callback);
     if (X509_STORE_CTX_set_purpose(ctx.get(), as_issuer ? X509_PURPOSE_ANY : X509_PURPOSE_SSL_SERVER) != 1) {
         internal("set_purpose");
     }
@@ -511,7 +802,8 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
     // intermediate does not end the path early.
     X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
     X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(options.at));
-    X509_VERIFY_PARAM_set_depth(param, options.max_depth);
+    const int max_depth = std::max(0, options.max_depth);
+    X509_VERIFY_PARAM_set_depth(param, std::min(max_depth, 100) + kSelfIssuedAllowance);
     // The CN is never a host name (RFC 6125 6.4.4, CA/B BR 7.1.4.3), and a
     // wildcard matches only a whole leftmost label (RFC 6125 6.4.3).
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -527,7 +819,8 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
     const int error = X509_STORE_CTX_get_error(ctx.get());
     const int error_depth = X509_STORE_CTX_get_error_depth(ctx.get());
 
-    ChainResult result;
+    Attempt attempt;
+    ChainResult& result = attempt.result;
     OwningStackPtr chain(X509_STORE_CTX_get1_chain(ctx.get()));
     if (chain) {
         for (int i = 0; i < sk_X509_num(chain.get()); ++i) result.chain.push_back(fingerprint(sk_X509_value(chain.get(), i)));
@@ -540,6 +833,15 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
     };
 
     if (rc == 1) {
+        if (chain && logical_intermediates(chain.get()) > max_depth) {
+            // Worded as OpenSSL words its own depth error.
+            const int top = sk_X509_num(chain.get()) - 1;
+            result.status = ChainStatus::Invalid;
+            result.depth = top;
+            result.message = "Certificate at depth " + std::to_string(top) + " (" + subject_text(cert_at(top)) +
+                             ") fails: certificate chain too long.";
+            return attempt;
+        }
         std::optional<Finding> finding;
         if (options.web_pki && chain) finding = web_pki_finding(chain.get(), as_issuer);
         if (finding) {
@@ -547,7 +849,7 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
             result.depth = finding->depth;
             result.message = "Certificate at depth " + std::to_string(finding->depth) + " (" +
                              subject_text(cert_at(finding->depth)) + ") " + finding->reason + ".";
-            return result;
+            return attempt;
         }
         if (chain) {
             if (std::optional<RevocationFinding> revoked = revocation_finding(chain.get(), options)) {
@@ -555,7 +857,7 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
                 result.depth = revoked->depth;
                 result.message = "Certificate at depth " + std::to_string(revoked->depth) + " (" +
                                  subject_text(cert_at(revoked->depth)) + ") " + revoked->reason + ".";
-                return result;
+                return attempt;
             }
         }
         const int top = chain ? sk_X509_num(chain.get()) - 1 : 0;
@@ -565,7 +867,8 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
                          " ending at the trust anchor " + subject_text(cert_at(top)) +
                          (as_issuer ? " (validated as a CA certificate)" : "") +
                          (options.hostname ? ", for " + sanitize_text(*options.hostname, false) : std::string()) + ".";
-        return result;
+        attempt.passed = true;
+        return attempt;
     }
 
     result.status = rc < 0 ? ChainStatus::Unknown : status_for(error);
@@ -584,7 +887,7 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
                 result.depth = depth;
                 result.message = "Certificate at depth " + std::to_string(depth) + " (" + subject_text(cert_at(depth)) +
                                  ") has a public key that cannot be decoded.";
-                return result;
+                return attempt;
             }
         }
     }
@@ -611,7 +914,179 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
             break;
         }
     }
-    return result;
+    return attempt;
+}
+
+// Depth-first search for candidate paths from the leaf to a self-issued
+// trust anchor (or the leaf itself when it is an anchor: pinning). Issuer
+// candidates are found by subject name and AKI/SKI (X509_check_issued)
+// among the anchors first, then the per-call intermediates, then the pool;
+// only those whose signature on the child verifies are followed. A
+// certificate appears at most once per path, so cycles end.
+class PathSearch {
+public:
+    PathSearch(std::vector<X509*> anchors, std::vector<X509*> untrusted, int max_depth)
+        : anchors_(std::move(anchors)), untrusted_(std::move(untrusted)), max_depth_(max_depth) {}
+
+    // Calls `visit(path)` for each complete path until it returns true or a
+    // limit is reached; returns whether a limit stopped the search.
+    template <typename Visit>
+    bool run(X509* leaf, Visit&& visit) {
+        std::vector<X509*> path{leaf};
+        stop_ = false;
+        limited_ = false;
+        dfs(path, 0, visit);
+        return limited_;
+    }
+
+private:
+    bool is_anchor(X509* cert) const {
+        for (X509* a : anchors_) {
+            if (a == cert || X509_cmp(a, cert) == 0) return true;
+        }
+        return false;
+    }
+
+    const std::vector<X509*>& issuers_of(X509* cert) {
+        auto it = memo_.find(cert);
+        if (it != memo_.end()) return it->second;
+        std::vector<X509*> found;
+        int examined = 0;
+        auto consider = [&](X509* cand) {
+            if (static_cast<int>(found.size()) >= kMaxIssuersPerLevel || examined >= kMaxExaminedPerLevel) return;
+            if (cand == cert || X509_cmp(cand, cert) == 0) return;
+            if (X509_check_issued(cand, cert) != X509_V_OK) return;
+            ++examined;
+            for (X509* f : found) {
+                if (X509_cmp(f, cand) == 0) return;  // the same certificate twice
+            }
+            EVP_PKEY* key = X509_get0_pubkey(cand);
+            if (key != nullptr && X509_verify(cert, key) == 1) found.push_back(cand);
+            ERR_clear_error();
+        };
+        for (X509* a : anchors_) consider(a);
+        for (X509* u : untrusted_) consider(u);
+        return memo_.emplace(cert, std::move(found)).first->second;
+    }
+
+    template <typename Visit>
+    void dfs(std::vector<X509*>& path, int logical, Visit& visit) {
+        if (stop_) return;
+        poll_cancel();
+        X509* cur = path.back();
+        // A path ends at a self-signed trust anchor (partial chains are off).
+        const bool root = X509_check_issued(cur, cur) == X509_V_OK;
+        ERR_clear_error();
+        if (root && is_anchor(cur)) {
+            if (++attempts_ > kMaxPathAttempts) {
+                limited_ = true;
+                stop_ = true;
+                return;
+            }
+            if (visit(path)) stop_ = true;
+            return;
+        }
+        if (++expansions_ > kMaxExpansions) {
+            limited_ = true;
+            stop_ = true;
+            return;
+        }
+        const std::vector<X509*> issuers = issuers_of(cur);
+        for (X509* issuer : issuers) {
+            if (std::find(path.begin(), path.end(), issuer) != path.end()) continue;
+            bool repeated = false;
+            for (X509* p : path) repeated = repeated || X509_cmp(p, issuer) == 0;
+            if (repeated) continue;
+            // `cur` becomes an intermediate when it is not the leaf.
+            const int next_logical = logical + (path.size() > 1 && !self_issued(cur) ? 1 : 0);
+            if (next_logical > max_depth_) continue;
+            if (static_cast<int>(path.size()) > max_depth_ + kSelfIssuedAllowance + 1) continue;
+            path.push_back(issuer);
+            dfs(path, next_logical, visit);
+            path.pop_back();
+            if (stop_) return;
+        }
+    }
+
+    std::vector<X509*> anchors_;
+    std::vector<X509*> untrusted_;
+    int max_depth_;
+    std::map<X509*, std::vector<X509*>> memo_;
+    int attempts_ = 1;  // OpenSSL's own path was the first attempt
+    int expansions_ = 0;
+    bool stop_ = false;
+    bool limited_ = false;
+};
+
+}  // namespace
+
+ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const CertificateSet& extra,
+                                     const ChainOptions& options) const {
+    ErrorQueueGuard guard;
+    const auto& leaf_certs = leaf_set.impl().certs;
+    if (leaf_certs.empty()) throw Error(ErrorKind::Malformed, "there is no certificate to validate");
+    X509* leaf = leaf_certs.front().get();
+
+    // The per-call intermediates come first, so that a certificate's own
+    // issuer_chain is preferred over the shared pool.
+    ShallowStackPtr untrusted(sk_X509_new_null());
+    if (!untrusted) internal("sk_X509_new_null");
+    std::vector<X509*> untrusted_list;
+    auto add_untrusted = [&](X509* cert) {
+        if (sk_X509_push(untrusted.get(), cert) <= 0) internal("sk_X509_push");
+        untrusted_list.push_back(cert);
+    };
+    for (std::size_t i = 1; i < leaf_certs.size(); ++i) add_untrusted(leaf_certs[i].get());
+    for (const X509Ptr& cert : extra.impl().certs) add_untrusted(cert.get());
+    for (int i = 0; i < sk_X509_num(impl_->pool.get()); ++i) add_untrusted(sk_X509_value(impl_->pool.get(), i));
+
+    // A CA certificate checked without a host name (a stored intermediate or
+    // root) is validated as an issuer: any purpose, and the CA rules instead
+    // of the server-certificate rules. With a host name it is a server
+    // certificate like any other (limbo webpki::ee-basicconstraints-ca).
+    const bool as_issuer = !options.hostname && X509_check_ca(leaf) != 0;
+    const PathVerifier verifier(impl_->store.get(), leaf, options, as_issuer);
+
+    // First OpenSSL's own choice of path; when it passes (the usual case)
+    // nothing else is built.
+    Attempt first = verifier.run(untrusted.get(), nullptr);
+    if (first.passed) return std::move(first.result);
+
+    std::vector<X509*> anchor_list;
+    for (int i = 0; i < sk_X509_num(impl_->anchors.get()); ++i) anchor_list.push_back(sk_X509_value(impl_->anchors.get(), i));
+    PathSearch search(std::move(anchor_list), std::move(untrusted_list), std::max(0, options.max_depth));
+    std::optional<ChainResult> winner;
+    int tried = 1;
+    const bool limited = search.run(leaf, [&](const std::vector<X509*>& path) {
+        std::vector<std::string> prints;
+        for (X509* c : path) prints.push_back(fingerprint(c));
+        if (prints == first.result.chain) return false;  // OpenSSL's own path, already tried
+        ++tried;
+        ShallowStackPtr mids(sk_X509_new_null());
+        ShallowStackPtr top(sk_X509_new_null());
+        if (!mids || !top) internal("sk_X509_new_null");
+        for (std::size_t i = 1; i + 1 < path.size(); ++i) {
+            if (sk_X509_push(mids.get(), path[i]) <= 0) internal("sk_X509_push");
+        }
+        if (sk_X509_push(top.get(), path.back()) <= 0) internal("sk_X509_push");
+        Attempt attempt = verifier.run(mids.get(), top.get());
+        if (attempt.passed && attempt.result.chain == prints) {
+            winner = std::move(attempt.result);
+            return true;
+        }
+        return false;
+    });
+    if (winner) return std::move(*winner);
+    if (limited) {
+        ChainResult result = std::move(first.result);
+        result.status = ChainStatus::Invalid;
+        result.depth = 0;
+        result.message = "Certificate at depth 0 (" + subject_text(leaf) +
+                         ") has no valid path to a trust anchor: path building stopped after " + std::to_string(tried) +
+                         " candidate paths.";
+        return result;
+    }
+    return std::move(first.result);
 }
 
 }  // namespace netbox_ssl

@@ -88,8 +88,19 @@ CREATE FUNCTION @extschema@.ssl_host_match_keys(sans text[], common_name text) R
 
 COMMENT ON FUNCTION @extschema@.ssl_host_match_keys(sans text[], common_name text) IS 'The identifiers a certificate presents for host matching: its DNS SANs, or its common name when it has no DNS SAN, as ssl_host_dns_key; and its IP SANs as ssl_host_ip_key. Indexed by ssl_certificate_host_keys_idx.';
 
+-- 1.6 (issue "Trust"): a wildcard whose base is a public suffix ("*.co.uk",
+-- "*.github.io") is never a valid certificate name (CA/B BR 3.2.2.6), so
+-- it matches nothing. The list is libpsl's (Debian publicsuffix); STABLE,
+-- not IMMUTABLE, because a package update changes it. Executable by every
+-- role, like the other host helpers: it reveals nothing.
+CREATE FUNCTION netbox_ssl_internal.ssl_wildcard_allowed(pattern text) RETURNS boolean
+    LANGUAGE c STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_wildcard_allowed';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_wildcard_allowed(pattern text) IS 'Internal: false only for a wildcard "*.<base>" whose base is a public suffix (ICANN or private section of the Public Suffix List, via libpsl), e.g. *.co.uk or *.github.io; true for any other pattern or name.';
+
 CREATE FUNCTION netbox_ssl_internal.ssl_host_probes(hostname text) RETURNS text[]
-    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 DECLARE
@@ -120,8 +131,11 @@ BEGIN
     parent := substr(name, strpos(name, '.') + 1);
     -- "*" stands for exactly one whole label, and only above a name of at
     -- least two labels: *.example.com covers www.example.com, but *.com
-    -- covers nothing (as OpenSSL's X509_check_host decides).
-    IF strpos(name, '.') > 0 AND strpos(parent, '.') > 0 THEN
+    -- covers nothing (as OpenSSL's X509_check_host decides). Since 1.6 a
+    -- parent that is a public suffix gives no wildcard probe either:
+    -- *.co.uk does not cover foo.co.uk.
+    IF strpos(name, '.') > 0 AND strpos(parent, '.') > 0
+       AND netbox_ssl_internal.ssl_wildcard_allowed('*.' || parent) THEN
         RETURN ARRAY[name, '*.' || parent];
     END IF;
     RETURN ARRAY[name];
@@ -131,10 +145,10 @@ $_$;
 COMMENT ON FUNCTION netbox_ssl_internal.ssl_host_probes(hostname text) IS 'Implementation of @extschema@.ssl_host_probes for the extension''s own calls; internal.';
 
 CREATE FUNCTION @extschema@.ssl_host_probes(hostname text) RETURNS text[]
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
     AS $_$ SELECT netbox_ssl_internal.ssl_host_probes($1) $_$;
 
-COMMENT ON FUNCTION @extschema@.ssl_host_probes(hostname text) IS 'The index keys that can cover a host: for a DNS name the name and "*." || its parent (when the parent has two labels or more); for an IP address its ssl_host_ip_key. 22023 for an empty name, an empty label, a wildcard, or an invalid IP-looking string.';
+COMMENT ON FUNCTION @extschema@.ssl_host_probes(hostname text) IS 'The index keys that can cover a host: for a DNS name the name and "*." || its parent (when the parent has two labels or more and is not a public suffix); for an IP address its ssl_host_ip_key. 22023 for an empty name, an empty label, a wildcard, or an invalid IP-looking string.';
 
 -- PL/pgSQL, not an inlinable SQL function: the keys are nearly unique, but
 -- the planner expects about 0.5% of the table to match; inlined into a
@@ -159,7 +173,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include_inactive boolean) IS 'The certificates whose DNS SANs (or CN, when there is no DNS SAN) or IP SANs cover a host, following RFC 6125: case-insensitive, "*" only as the whole left-most label and for exactly one label, IP addresses only against IP SANs. Only active ones unless include_inactive. Latest valid_to first. Index-backed.';
+COMMENT ON FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include_inactive boolean) IS 'The certificates whose DNS SANs (or CN, when there is no DNS SAN) or IP SANs cover a host, following RFC 6125: case-insensitive, "*" only as the whole left-most label and for exactly one label, never above a public suffix (*.co.uk matches nothing), IP addresses only against IP SANs. Only active ones unless include_inactive. Latest valid_to first. Index-backed.';
 
 REVOKE ALL ON FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include_inactive boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include_inactive boolean) TO netbox_ssl_reader;
