@@ -293,6 +293,14 @@ std::optional<std::string> common_name_problem(X509* cert, const GENERAL_NAMES* 
         in_addr addr4{};
         const bool cn_ip4 = cn.find_first_not_of("0123456789abcdefxABCDEFX.") == std::string::npos && inet_aton(cn.c_str(), &addr4) != 0;
         if (cn_ip4) std::memcpy(ip4, &addr4, 4);
+        // Zero-padded decimal ("192.0.2.010") read as decimal, as a person
+        // would; inet_aton above reads it as octal.
+        unsigned char dec4[4] = {};
+        unsigned parts[4] = {};
+        char tail = 0;
+        const bool cn_dec4 = std::sscanf(cn.c_str(), "%u.%u.%u.%u%c", &parts[0], &parts[1], &parts[2], &parts[3], &tail) == 4 &&
+                             parts[0] < 256 && parts[1] < 256 && parts[2] < 256 && parts[3] < 256;
+        for (int k = 0; k < 4; ++k) dec4[k] = static_cast<unsigned char>(parts[k]);
         const bool cn_ip6 = inet_pton(AF_INET6, cn.c_str(), ip6) == 1;
         for (int i = 0; i < sk_GENERAL_NAME_num(sans) && !exact; ++i) {
             const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
@@ -308,7 +316,7 @@ std::optional<std::string> common_name_problem(X509* cert, const GENERAL_NAMES* 
                     char buf[32];
                     std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", ip[0], ip[1], ip[2], ip[3]);
                     exact = cn == buf;
-                    near = near || (cn_ip4 && std::memcmp(ip4, ip, 4) == 0);
+                    near = near || (cn_ip4 && std::memcmp(ip4, ip, 4) == 0) || (cn_dec4 && std::memcmp(dec4, ip, 4) == 0);
                 } else if (iplen == 16) {
                     exact = cn == ipv6_text(ip);
                     near = near || (cn_ip6 && std::memcmp(ip6, ip, 16) == 0);

@@ -1,6 +1,7 @@
 // Chain validation core: statuses, host names, times, the web-PKI rules,
 // input errors, and the real-site chains of limbo-online-history.
 #include "core/chain.hpp"
+#include "core/psl.hpp"
 
 #include "test_support.hpp"
 
@@ -256,6 +257,135 @@ TEST(ChainValidate, UndecodablePublicKeyIsInvalidNotUnknown) {
     const ChainResult r = v.validate(leaf, CertificateSet{}, at(k2200));
     EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
     EXPECT_NE(r.message.find("public key that cannot be decoded"), std::string::npos) << r.message;
+}
+
+
+// ---------------------------------------------------------------------------
+// Issue "Trust": rules, path building, public suffixes. Fixtures made by
+// test/fixtures/trust/generate.py; validated at 2030-06-01T00:00:00Z.
+// ---------------------------------------------------------------------------
+
+CertificateSet trust_set(std::initializer_list<const char*> names) {
+    CertificateSet set;
+    for (const char* name : names) set.add_pem(fixture(std::string("trust/") + name));
+    return set;
+}
+
+ChainResult trust_validate(const char* leaf, std::initializer_list<const char*> pool,
+                           std::optional<std::string> host = std::string("www.trust.example"),
+                           std::initializer_list<const char*> anchors = {"root.pem"}) {
+    CertificateSet a = trust_set(anchors);
+    CertificateSet p = trust_set(pool);
+    CertificateSet l = trust_set({leaf});
+    const ChainValidator v(a, p);
+    return v.validate(l, CertificateSet(), at(k2030, std::move(host)));
+}
+
+TEST(TrustRules, ControlLeafIsValid) {
+    const ChainResult r = trust_validate("leaf-ok.pem", {"intermediate.pem"});
+    EXPECT_EQ(r.status, ChainStatus::Valid) << r.message;
+}
+
+TEST(TrustRules, WildcardAboveAPublicSuffixIsInvalid) {
+    ChainResult r = trust_validate("leaf-psl-wildcard.pem", {"intermediate.pem"}, std::string("foo.co.uk"));
+    EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
+    EXPECT_NE(r.message.find("3.2.2.6"), std::string::npos) << r.message;
+    r = trust_validate("leaf-psl-private.pem", {"intermediate.pem"}, std::string("foo.github.io"));
+    EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
+    r = trust_validate("leaf-wildcard-ok.pem", {"intermediate.pem"}, std::string("www.trust.co.uk"));
+    EXPECT_EQ(r.status, ChainStatus::Valid) << r.message;
+}
+
+TEST(TrustRules, PublicSuffixHelpers) {
+    EXPECT_FALSE(wildcard_allowed("*.co.uk"));
+    EXPECT_FALSE(wildcard_allowed("*.CO.UK"));
+    EXPECT_FALSE(wildcard_allowed("*.github.io"));
+    EXPECT_FALSE(wildcard_allowed("*.com"));
+    EXPECT_TRUE(wildcard_allowed("*.example.co.uk"));
+    EXPECT_TRUE(wildcard_allowed("www.co.uk"));
+    EXPECT_EQ(public_suffix_kind("co.uk"), SuffixKind::Icann);
+    EXPECT_EQ(public_suffix_kind("github.io"), SuffixKind::Private);
+    EXPECT_EQ(public_suffix_kind("example.com"), SuffixKind::None);
+    EXPECT_FALSE(public_suffix_list_source().empty());
+}
+
+TEST(TrustRules, CommonNameMustBeAnExactCopyOfASan) {
+    ChainResult r = trust_validate("leaf-cn-case.pem", {"intermediate.pem"});
+    EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
+    EXPECT_NE(r.message.find("7.1.4.3"), std::string::npos) << r.message;
+    r = trust_validate("leaf-cn-ip-zero.pem", {"intermediate.pem"}, std::string("192.0.2.10"));
+    EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
+    r = trust_validate("leaf-cn-ipv6-long.pem", {"intermediate.pem"}, std::string("2001:db8::1"));
+    EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
+    r = trust_validate("leaf-cn-ipv6-ok.pem", {"intermediate.pem"}, std::string("2001:db8::1"));
+    EXPECT_EQ(r.status, ChainStatus::Valid) << r.message;
+}
+
+TEST(TrustRules, RsaModulusNotAMultipleOf8IsInvalid) {
+    const ChainResult r = trust_validate("leaf-rsa2052.pem", {"intermediate.pem"});
+    EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
+    EXPECT_NE(r.message.find("2052-bit RSA modulus"), std::string::npos) << r.message;
+}
+
+TEST(TrustRules, NotAfterItselfIsInsideTheValidityPeriod) {
+    // notAfter is 2030-06-01T00:00:00Z = k2030: valid at it, expired a second later.
+    CertificateSet a = trust_set({"root.pem"}), p = trust_set({"intermediate.pem"}), l = trust_set({"leaf-notafter.pem"});
+    const ChainValidator v(a, p);
+    EXPECT_EQ(v.validate(l, CertificateSet(), at(k2030, std::string("www.trust.example"))).status, ChainStatus::Valid);
+    EXPECT_EQ(v.validate(l, CertificateSet(), at(k2030 + 1, std::string("www.trust.example"))).status, ChainStatus::Expired);
+}
+
+TEST(TrustRules, LeafWithoutEkuIsAcceptable) {
+    const ChainResult r = trust_validate("leaf-no-eku.pem", {"intermediate.pem"});
+    EXPECT_EQ(r.status, ChainStatus::Valid) << r.message;
+}
+
+TEST(TrustRules, NonCriticalPolicyConstraintsInAnIntermediateIsInvalid) {
+    const ChainResult r = trust_validate("leaf-under-pc.pem", {"int-pc-noncritical.pem"});
+    EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
+    EXPECT_EQ(r.depth, 1);
+    EXPECT_NE(r.message.find("4.2.1.11"), std::string::npos) << r.message;
+}
+
+TEST(TrustRules, WildcardMeetingAnExcludedSubtreeIsInvalid) {
+    const ChainResult r = trust_validate("leaf-nc-wildcard.pem", {"int-nc-excluded.pem"}, std::string("foo.trust.example"));
+    EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
+    EXPECT_NE(r.message.find("bar.trust.example"), std::string::npos) << r.message;
+}
+
+TEST(TrustPaths, BacktracksPastAPathToAnUntrustedRoot) {
+    const ChainResult r = trust_validate("leaf-cross.pem", {"cross-pool.pem"});
+    EXPECT_EQ(r.status, ChainStatus::Valid) << r.message;
+    ASSERT_EQ(r.chain.size(), 3u);
+    EXPECT_NE(r.message.find("Trust Test Root"), std::string::npos) << r.message;
+}
+
+TEST(TrustPaths, CrossSignedCycleResolvedByTheAnchor) {
+    const ChainResult r = trust_validate("leaf-cycle.pem", {"cycle-pool.pem"}, std::string("www.trust.example"), {"cycle-anchor.pem"});
+    EXPECT_EQ(r.status, ChainStatus::Valid) << r.message;
+}
+
+TEST(TrustPaths, MaxDepthIsExact) {
+    CertificateSet a = trust_set({"root.pem"}), p = trust_set({"intermediate.pem"}), l = trust_set({"leaf-ok.pem"});
+    const ChainValidator v(a, p);
+    ChainOptions o = at(k2030, std::string("www.trust.example"));
+    o.max_depth = 0;
+    const ChainResult r = v.validate(l, CertificateSet(), o);
+    EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
+    EXPECT_NE(r.message.find("chain too long"), std::string::npos) << r.message;
+    o.max_depth = 1;
+    EXPECT_EQ(v.validate(l, CertificateSet(), o).status, ChainStatus::Valid);
+}
+
+TEST(TrustPaths, HostilePoolStaysFastAndBounded) {
+    const auto start = std::clock();
+    ChainResult r = trust_validate("leaf-hostile.pem", {"hostile-pool.pem"});
+    EXPECT_EQ(r.status, ChainStatus::Valid) << r.message;
+    r = trust_validate("leaf-mesh.pem", {"mesh-pool.pem"});
+    EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
+    EXPECT_NE(r.message.find("path building stopped after"), std::string::npos) << r.message;
+    const double seconds = static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
+    EXPECT_LT(seconds, 2.0);
 }
 
 }  // namespace
