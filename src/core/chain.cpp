@@ -233,7 +233,7 @@ std::string lower(std::string_view s) {
 // tie; an IPv4-mapped address in mixed notation, RFC 5952 section 5).
 std::string ipv6_text(const unsigned char* a) {
     unsigned groups[8];
-    for (int i = 0; i < 8; ++i) groups[i] = (static_cast<unsigned>(a[2 * i]) << 8) | a[2 * i + 1];
+    for (std::size_t i = 0; i < 8; ++i) groups[i] = (static_cast<unsigned>(a[2 * i]) << 8) | a[2 * i + 1];
     char buf[64];
     bool mapped = true;
     for (int i = 0; i < 5; ++i) mapped = mapped && groups[i] == 0;
@@ -530,8 +530,11 @@ std::optional<Finding> web_pki_finding(STACK_OF(X509)* chain, bool as_issuer) {
 }
 
 struct RevocationFinding {
+    // cppcheck-suppress unusedStructMember
     ChainStatus status;
+    // cppcheck-suppress unusedStructMember
     int depth;
+    // cppcheck-suppress unusedStructMember
     std::string reason;  // completes "certificate at depth N (subject) ..."
 };
 
@@ -1061,13 +1064,14 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
     if (first.passed) return std::move(first.result);
 
     std::vector<X509*> anchor_list;
+    anchor_list.reserve(static_cast<std::size_t>(std::max(0, sk_X509_num(impl_->anchors.get()))));
     for (int i = 0; i < sk_X509_num(impl_->anchors.get()); ++i) anchor_list.push_back(sk_X509_value(impl_->anchors.get(), i));
     PathSearch search(std::move(anchor_list), std::move(untrusted_list), std::max(0, options.max_depth));
     std::optional<ChainResult> winner;
     int tried = 1;
     const bool limited = search.run(leaf, [&](const std::vector<X509*>& path) {
-        std::vector<std::string> prints;
-        for (X509* c : path) prints.push_back(fingerprint(c));
+        std::vector<std::string> prints(path.size());
+        std::transform(path.begin(), path.end(), prints.begin(), [](X509* c) { return fingerprint(c); });
         if (prints == first.result.chain) return false;  // OpenSSL's own path, already tried
         ++tried;
         ShallowStackPtr mids(sk_X509_new_null());
