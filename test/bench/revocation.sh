@@ -47,7 +47,9 @@ echo "CRL: $N entries, $(wc -c <"$work/crl.pem") bytes of PEM"
 source scripts/pg-sandbox.sh
 sandbox_start
 trap 'sandbox_stop; rm -rf "$work"' EXIT
-psql -qX -v ON_ERROR_STOP=1 -v n="$N" -v lookups="$LOOKUPS" -v ca="$(cat "$work/ca.pem")" -v crl="$(cat "$work/crl.pem")" <<'SQL'
+psql -qX -v ON_ERROR_STOP=1 -v n="$N" -v lookups="$LOOKUPS" -v work="$work" <<'SQL'
+\set ca `cat :work/ca.pem`
+\set crl `cat :work/crl.pem`
 SET client_min_messages = warning;
 CREATE EXTENSION netbox_ssl;
 SET netbox_ssl.max_input_bytes = 268435455;
