@@ -229,18 +229,26 @@ REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_ocsp_id_matches(hash_algorithm te
 -- ----------------------------------------------------------------------
 -- Loading CRLs
 -- ----------------------------------------------------------------------
--- One parsed CRL: verified against the stored issuer, stored, superseding
--- (or superseded), and the certificates it lists marked revoked.
-CREATE FUNCTION netbox_ssl_internal.ssl_crl_store(p_issuer text, p_issuer_hash text, p_aki text, p_number text, p_this_update timestamp with time zone, p_next_update timestamp with time zone, p_signature_algorithm text, p_der bytea, p_serials text[], p_revoked_at timestamp with time zone[], p_reasons text[]) RETURNS bigint
+-- One DER CRL (parsed again here, so that the signature stays short and
+-- both ssl_crl_load variants share it): verified against the stored issuer,
+-- stored, superseding (or superseded), and the certificates it lists marked
+-- revoked.
+CREATE FUNCTION netbox_ssl_internal.ssl_crl_store(crl_der bytea) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    v_hash text := encode(sha256(p_der), 'hex');
+    parsed record;
+    p_issuer text;
+    p_issuer_hash text;
+    p_aki text;
+    p_this_update timestamp with time zone;
+    p_der bytea := crl_der;
+    v_hash text := encode(sha256(crl_der), 'hex');
     v_id bigint;
     v_verified text;
     v_candidates integer := 0;
-    v_number numeric := p_number::numeric;
+    v_number numeric;
     cand record;
     cur record;
     v_newer boolean;
@@ -249,6 +257,12 @@ BEGIN
     IF FOUND THEN
         RETURN v_id;  -- the same CRL again: nothing changes
     END IF;
+    SELECT * INTO STRICT parsed FROM netbox_ssl_internal.ssl_crl_parse(crl_der);
+    p_issuer := parsed.issuer;
+    p_issuer_hash := parsed.issuer_hash;
+    p_aki := parsed.authority_key_id;
+    p_this_update := parsed.this_update;
+    v_number := parsed.crl_number::numeric;
     -- The issuer: a stored CA certificate with the CRL's issuer name (and
     -- subject key id = the CRL's authority key id), or a trust anchor with
     -- that name; the first whose key verifies the signature.
@@ -293,13 +307,13 @@ BEGIN
 
     INSERT INTO @extschema@.ssl_crl (issuer, issuer_hash, authority_key_id, crl_number, this_update, next_update,
                                      entry_count, signature_algorithm, verified_by, der, der_sha256, superseded_by)
-    VALUES (p_issuer, p_issuer_hash, p_aki, v_number, p_this_update, p_next_update,
-            coalesce(cardinality(p_serials), 0), p_signature_algorithm, v_verified, p_der, v_hash,
+    VALUES (p_issuer, p_issuer_hash, p_aki, v_number, p_this_update, parsed.next_update,
+            coalesce(cardinality(parsed.serials), 0), parsed.signature_algorithm, v_verified, p_der, v_hash,
             CASE WHEN v_verified IS NOT NULL AND NOT v_newer THEN cur.id END)
     RETURNING id INTO v_id;
     INSERT INTO @extschema@.ssl_crl_entry (crl_id, serial, revoked_at, reason)
     SELECT v_id, u.serial, u.revoked_at, u.reason
-      FROM unnest(p_serials, p_revoked_at, p_reasons) AS u(serial, revoked_at, reason)
+      FROM unnest(parsed.serials, parsed.revoked_at, parsed.reasons) AS u(serial, revoked_at, reason)
     ON CONFLICT DO NOTHING;
     IF NOT v_newer THEN
         RETURN v_id;
@@ -317,9 +331,9 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_crl_store(p_issuer text, p_issuer_hash text, p_aki text, p_number text, p_this_update timestamp with time zone, p_next_update timestamp with time zone, p_signature_algorithm text, p_der bytea, p_serials text[], p_revoked_at timestamp with time zone[], p_reasons text[]) IS 'Internal: stores one parsed CRL for ssl_crl_load and returns its id.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_crl_store(crl_der bytea) IS 'Internal: stores one DER CRL for ssl_crl_load and returns its id.';
 
-REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_crl_store(p_issuer text, p_issuer_hash text, p_aki text, p_number text, p_this_update timestamp with time zone, p_next_update timestamp with time zone, p_signature_algorithm text, p_der bytea, p_serials text[], p_revoked_at timestamp with time zone[], p_reasons text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_crl_store(crl_der bytea) FROM PUBLIC;
 
 -- Marks revoked every stored certificate listed on a usable CRL.
 CREATE FUNCTION netbox_ssl_internal.ssl_crl_apply(crl_id bigint) RETURNS bigint
@@ -354,10 +368,8 @@ DECLARE
     r record;
     v_id bigint;
 BEGIN
-    FOR r IN SELECT * FROM netbox_ssl_internal.ssl_crl_parse(crl) LOOP
-        v_id := netbox_ssl_internal.ssl_crl_store(r.issuer, r.issuer_hash, r.authority_key_id, r.crl_number,
-                                                  r.this_update, r.next_update, r.signature_algorithm, r.der,
-                                                  r.serials, r.revoked_at, r.reasons);
+    FOR r IN SELECT p.der FROM netbox_ssl_internal.ssl_crl_parse(crl) p LOOP
+        v_id := netbox_ssl_internal.ssl_crl_store(r.der);
     END LOOP;
     RETURN v_id;
 END
@@ -376,10 +388,8 @@ DECLARE
     r record;
     v_id bigint;
 BEGIN
-    FOR r IN SELECT * FROM netbox_ssl_internal.ssl_crl_parse(crl) LOOP
-        v_id := netbox_ssl_internal.ssl_crl_store(r.issuer, r.issuer_hash, r.authority_key_id, r.crl_number,
-                                                  r.this_update, r.next_update, r.signature_algorithm, r.der,
-                                                  r.serials, r.revoked_at, r.reasons);
+    FOR r IN SELECT p.der FROM netbox_ssl_internal.ssl_crl_parse(crl) p LOOP
+        v_id := netbox_ssl_internal.ssl_crl_store(r.der);
     END LOOP;
     RETURN v_id;
 END
