@@ -239,8 +239,7 @@ void guarded_pg_call(PgStep step, void* arg) {
     MemoryContext caller_cxt = CurrentMemoryContext;
     ResourceOwner caller_owner = CurrentResourceOwner;
     volatile bool in_subxact = false;
-    bool failed = false;
-    int sqlstate = 0;
+    volatile int sqlstate = 0;  // of the caught error; 0: the step succeeded
     char message[256] = {};
     PG_TRY();
     {
@@ -261,14 +260,13 @@ void guarded_pg_call(PgStep step, void* arg) {
         if (in_subxact) RollbackAndReleaseCurrentSubTransaction();
         MemoryContextSwitchTo(caller_cxt);
         CurrentResourceOwner = caller_owner;
-        sqlstate = edata->sqlerrcode;
+        sqlstate = edata->sqlerrcode != 0 ? edata->sqlerrcode : ERRCODE_INTERNAL_ERROR;
         strlcpy(message, edata->message != nullptr ? edata->message : "", sizeof message);
         FreeErrorData(edata);
-        failed = true;
     }
     PG_END_TRY();
     // No PostgreSQL frame is left in between: C++ may throw again.
-    if (!failed) return;
+    if (sqlstate == 0) return;
     if (sqlstate == ERRCODE_QUERY_CANCELED) throw netbox_ssl::Cancelled();
     trim_partial_utf8(message);
     throw netbox_ssl::Error(netbox_ssl::ErrorKind::Internal, std::string("revocation lookup failed: ") + message);
