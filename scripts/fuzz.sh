@@ -41,13 +41,13 @@ else
     fi
 fi
 timeout_s="${FUZZ_TIMEOUT:-5}"
-all_targets=(fuzz_pem fuzz_der fuzz_private_key fuzz_bundle fuzz_csr fuzz_chain)
+all_targets=(fuzz_pem fuzz_der fuzz_private_key fuzz_bundle fuzz_csr fuzz_chain fuzz_crl fuzz_ocsp)
 if [[ $# -gt 0 ]]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 
 build=build/fuzz
 for t in "${targets[@]}"; do
     case "$t" in
-        fuzz_pem|fuzz_der|fuzz_private_key|fuzz_bundle|fuzz_csr|fuzz_chain) ;;
+        fuzz_pem|fuzz_der|fuzz_private_key|fuzz_bundle|fuzz_csr|fuzz_chain|fuzz_crl|fuzz_ocsp) ;;
         *) echo "fuzz.sh: unknown target '$t' (known: ${all_targets[*]})" >&2; exit 2 ;;
     esac
 done
@@ -75,6 +75,7 @@ max_len_of() {
         fuzz_bundle) echo 32768 ;;
         fuzz_csr) echo 8192 ;;
         fuzz_chain) echo 16384 ;;
+        fuzz_crl|fuzz_ocsp) echo 16384 ;;
     esac
 }
 # CI mode: mutation runs after the replay, about 15-25 s per target here
@@ -88,6 +89,7 @@ ci_runs_of() {
         fuzz_bundle) echo 3000 ;;
         fuzz_csr) echo 6000 ;;
         fuzz_chain) echo 100000 ;;
+        fuzz_crl|fuzz_ocsp) echo 5000 ;;
     esac
 }
 dict_of() {

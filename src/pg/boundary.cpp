@@ -225,3 +225,49 @@ Datum text_array_datum(text* const* items, int n) {
     for (int i = 0; i < n; ++i) datums[i] = PointerGetDatum(items[i]);
     return PointerGetDatum(construct_array(datums, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
+
+// ---------------------------------------------------------------------------
+// Calling PostgreSQL from inside a core callback
+// ---------------------------------------------------------------------------
+
+extern "C" {
+#include "access/xact.h"
+#include "utils/resowner.h"
+}
+
+void guarded_pg_call(PgStep step, void* arg) {
+    MemoryContext caller_cxt = CurrentMemoryContext;
+    ResourceOwner caller_owner = CurrentResourceOwner;
+    volatile bool in_subxact = false;
+    volatile int sqlstate = 0;  // of the caught error; 0: the step succeeded
+    char message[256] = {};
+    PG_TRY();
+    {
+        BeginInternalSubTransaction(nullptr);
+        in_subxact = true;
+        MemoryContextSwitchTo(caller_cxt);
+        step(arg);
+        ReleaseCurrentSubTransaction();
+        in_subxact = false;
+        MemoryContextSwitchTo(caller_cxt);
+        CurrentResourceOwner = caller_owner;
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(caller_cxt);
+        ErrorData* edata = CopyErrorData();
+        FlushErrorState();
+        if (in_subxact) RollbackAndReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(caller_cxt);
+        CurrentResourceOwner = caller_owner;
+        sqlstate = edata->sqlerrcode != 0 ? edata->sqlerrcode : ERRCODE_INTERNAL_ERROR;
+        strlcpy(message, edata->message != nullptr ? edata->message : "", sizeof message);
+        FreeErrorData(edata);
+    }
+    PG_END_TRY();
+    // No PostgreSQL frame is left in between: C++ may throw again.
+    if (sqlstate == 0) return;
+    if (sqlstate == ERRCODE_QUERY_CANCELED) throw netbox_ssl::Cancelled();
+    trim_partial_utf8(message);
+    throw netbox_ssl::Error(netbox_ssl::ErrorKind::Internal, std::string("revocation lookup failed: ") + message);
+}

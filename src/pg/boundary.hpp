@@ -178,3 +178,22 @@ Datum text_array_datum(text* const* items, int n);
 // Inside run_core only: a parsed certificate as palloc'd values
 // (certificate_input.cpp).
 void flatten_certificate(const netbox_ssl::CertificateInfo& info, FlatCert* out);
+
+// ---------------------------------------------------------------------------
+// Calling PostgreSQL from inside a core callback (revocation look-ups)
+// ---------------------------------------------------------------------------
+
+// A C-style step that may raise PostgreSQL errors (SPI, palloc, ...). It
+// must own no C++ object with a destructor.
+using PgStep = void (*)(void* arg);
+
+// Runs step(arg) where C++ frames are alive (e.g. in a RevocationSource
+// called by the chain validator inside run_core), so that no PostgreSQL
+// error longjmps across them: the step runs in an internal subtransaction
+// under PG_TRY; on an error the subtransaction is rolled back, the error is
+// copied (CopyErrorData) and flushed (FlushErrorState), and only after
+// PG_END_TRY is it rethrown as a C++ exception: netbox_ssl::Cancelled for a
+// query cancel or timeout (57014, so raise_core_error raises the cancel
+// again), otherwise netbox_ssl::Error(Internal) carrying the message. On
+// success the subtransaction is released: what the step wrote stays.
+void guarded_pg_call(PgStep step, void* arg);

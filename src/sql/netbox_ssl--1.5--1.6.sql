@@ -106,4 +106,659 @@ COMMENT ON FUNCTION @extschema@.ssl_certificates_for_host(hostname text, include
 -- Part R: revocation (CRL, OCSP) and where to fetch it from
 -- ===========================================================================
 
+-- OCSP answers on the certificate (after ca_issuers_urls, as in 10_tables.sql).
+ALTER TABLE @extschema@.ssl_certificate
+    ADD COLUMN ocsp_status text,
+    ADD COLUMN ocsp_this_update timestamp with time zone,
+    ADD COLUMN ocsp_next_update timestamp with time zone,
+    ADD COLUMN ocsp_checked_at timestamp with time zone,
+    ADD COLUMN ocsp_revoked_at timestamp with time zone,
+    ADD COLUMN ocsp_revocation_reason text;
+COMMENT ON COLUMN @extschema@.ssl_certificate.ocsp_status IS 'The last OCSP answer recorded by ssl_ocsp_record: good, revoked or unknown; NULL when none was recorded.';
+COMMENT ON COLUMN @extschema@.ssl_certificate.ocsp_this_update IS 'thisUpdate of the recorded OCSP answer.';
+COMMENT ON COLUMN @extschema@.ssl_certificate.ocsp_next_update IS 'nextUpdate of the recorded OCSP answer (NULL when the responder gave none); past it the answer is no longer current.';
+COMMENT ON COLUMN @extschema@.ssl_certificate.ocsp_checked_at IS 'When the OCSP answer was recorded.';
+COMMENT ON COLUMN @extschema@.ssl_certificate.ocsp_revoked_at IS 'revocationTime of a revoked OCSP answer.';
+COMMENT ON COLUMN @extschema@.ssl_certificate.ocsp_revocation_reason IS 'The revocation reason of a revoked OCSP answer (RFC 5280 name), NULL when it gave none.';
+
+-- Everything else of src/sql/concepts/72_revocation.sql, as it is there.
+
+-- ----------------------------------------------------------------------
+-- OCSP answers, on the certificate they are about
+-- ----------------------------------------------------------------------
+-- The columns are in 10_tables.sql's CREATE TABLE (after ca_issuers_urls);
+-- their check is here with the rest of revocation.
+ALTER TABLE @extschema@.ssl_certificate
+    ADD CONSTRAINT ssl_certificate_ocsp_status_check CHECK ((ocsp_status = ANY (ARRAY['good'::text, 'revoked'::text, 'unknown'::text])));
+
+COMMENT ON CONSTRAINT ssl_certificate_ocsp_status_check ON @extschema@.ssl_certificate IS 'The three OCSP certificate statuses (RFC 6960 4.2.1).';
+
+-- Certificates by serial: the OCSP answer's and the CRL entries' key.
+CREATE INDEX ssl_certificate_serial_idx ON @extschema@.ssl_certificate USING btree (serial_number);
+
+COMMENT ON INDEX @extschema@.ssl_certificate_serial_idx IS 'Finds the certificate an OCSP answer or a CRL entry is about (serial, then issuer).';
+
+-- ----------------------------------------------------------------------
+-- Tables
+-- ----------------------------------------------------------------------
+CREATE TABLE @extschema@.ssl_crl (
+    id bigint NOT NULL,
+    issuer text NOT NULL,
+    issuer_hash text NOT NULL,
+    authority_key_id text,
+    crl_number numeric,
+    this_update timestamp with time zone NOT NULL,
+    next_update timestamp with time zone,
+    entry_count integer NOT NULL,
+    signature_algorithm text NOT NULL,
+    verified_by text,
+    der bytea NOT NULL,
+    der_sha256 text NOT NULL,
+    loaded_at timestamp with time zone DEFAULT now() NOT NULL,
+    loaded_by text DEFAULT @extschema@.ssl_caller() NOT NULL,
+    superseded_by bigint
+);
+
+COMMENT ON TABLE @extschema@.ssl_crl IS 'Certificate revocation lists loaded by ssl_crl_load. A CRL is usable (marks certificates revoked, answers ssl_validate_chain) when its signature verified (verified_by) and no newer CRL of the same issuer superseded it.';
+COMMENT ON COLUMN @extschema@.ssl_crl.id IS 'Surrogate key (ssl_crl_load returns it).';
+COMMENT ON COLUMN @extschema@.ssl_crl.issuer IS 'Issuer DN as RFC 4514 text (XN_FLAG_RFC2253), as ssl_certificate.issuer.';
+COMMENT ON COLUMN @extschema@.ssl_crl.issuer_hash IS 'SHA-256 of the issuer Name''s DER, colon hex: with authority_key_id, what "the same issuer" means for superseding.';
+COMMENT ON COLUMN @extschema@.ssl_crl.authority_key_id IS 'authorityKeyIdentifier keyIdentifier of the CRL, colon hex; NULL when absent.';
+COMMENT ON COLUMN @extschema@.ssl_crl.crl_number IS 'The cRLNumber extension; NULL when absent (then thisUpdate alone orders CRLs).';
+COMMENT ON COLUMN @extschema@.ssl_crl.this_update IS 'thisUpdate.';
+COMMENT ON COLUMN @extschema@.ssl_crl.next_update IS 'nextUpdate; NULL when absent. Past it the CRL no longer answers ssl_validate_chain and ssl_revocation_due lists it.';
+COMMENT ON COLUMN @extschema@.ssl_crl.entry_count IS 'Number of revoked entries.';
+COMMENT ON COLUMN @extschema@.ssl_crl.signature_algorithm IS 'OpenSSL''s long name of the signature algorithm.';
+COMMENT ON COLUMN @extschema@.ssl_crl.verified_by IS 'SHA-256 fingerprint of the stored certificate (ssl_certificate) or trust anchor (ssl_trust_anchor) whose key verified the signature; NULL: issuer unknown at load time, stored unverified and never used.';
+COMMENT ON COLUMN @extschema@.ssl_crl.der IS 'The CRL, DER.';
+COMMENT ON COLUMN @extschema@.ssl_crl.der_sha256 IS 'SHA-256 of der (hex): loading the same CRL again returns the stored id.';
+COMMENT ON COLUMN @extschema@.ssl_crl.loaded_at IS 'When it was loaded.';
+COMMENT ON COLUMN @extschema@.ssl_crl.loaded_by IS 'ssl_caller() of the load.';
+COMMENT ON COLUMN @extschema@.ssl_crl.superseded_by IS 'The newer CRL (by crl_number, then this_update) of the same issuer that replaced it; for an older CRL loaded after a newer one, that newer one. NULL: current.';
+
+ALTER TABLE @extschema@.ssl_crl ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME @extschema@.ssl_crl_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+COMMENT ON SEQUENCE @extschema@.ssl_crl_id_seq IS 'Identity of ssl_crl.id.';
+
+GRANT SELECT ON TABLE @extschema@.ssl_crl TO netbox_ssl_reader;
+
+ALTER TABLE ONLY @extschema@.ssl_crl
+    ADD CONSTRAINT ssl_crl_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY @extschema@.ssl_crl
+    ADD CONSTRAINT ssl_crl_der_sha256_key UNIQUE (der_sha256);
+
+COMMENT ON CONSTRAINT ssl_crl_der_sha256_key ON @extschema@.ssl_crl IS 'A CRL is stored once.';
+
+ALTER TABLE ONLY @extschema@.ssl_crl
+    ADD CONSTRAINT ssl_crl_superseded_by_fkey FOREIGN KEY (superseded_by) REFERENCES @extschema@.ssl_crl(id);
+
+-- The usable CRL of an issuer: look-ups by name (validation, import).
+CREATE INDEX ssl_crl_usable_idx ON @extschema@.ssl_crl USING btree (issuer) WHERE ((verified_by IS NOT NULL) AND (superseded_by IS NULL));
+
+COMMENT ON INDEX @extschema@.ssl_crl_usable_idx IS 'The usable CRLs, by issuer.';
+
+CREATE INDEX ssl_crl_superseded_by_idx ON @extschema@.ssl_crl USING btree (superseded_by) WHERE (superseded_by IS NOT NULL);
+
+COMMENT ON INDEX @extschema@.ssl_crl_superseded_by_idx IS 'Supports the self-referencing foreign key.';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_crl', '');
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_crl_id_seq', '');
+
+CREATE TABLE @extschema@.ssl_crl_entry (
+    crl_id bigint NOT NULL,
+    serial text NOT NULL,
+    revoked_at timestamp with time zone NOT NULL,
+    reason text
+);
+
+COMMENT ON TABLE @extschema@.ssl_crl_entry IS 'The revoked certificates of each stored CRL.';
+COMMENT ON COLUMN @extschema@.ssl_crl_entry.crl_id IS 'The CRL.';
+COMMENT ON COLUMN @extschema@.ssl_crl_entry.serial IS 'Serial number, colon hex as ssl_certificate.serial_number.';
+COMMENT ON COLUMN @extschema@.ssl_crl_entry.revoked_at IS 'revocationDate.';
+COMMENT ON COLUMN @extschema@.ssl_crl_entry.reason IS 'RFC 5280 reasonCode name (keyCompromise, superseded, certificateHold, ...); NULL when the entry has none.';
+
+GRANT SELECT ON TABLE @extschema@.ssl_crl_entry TO netbox_ssl_reader;
+
+ALTER TABLE ONLY @extschema@.ssl_crl_entry
+    ADD CONSTRAINT ssl_crl_entry_pkey PRIMARY KEY (crl_id, serial);
+
+COMMENT ON CONSTRAINT ssl_crl_entry_pkey ON @extschema@.ssl_crl_entry IS 'One entry per serial and CRL; also the look-up of a serial on a given CRL.';
+
+ALTER TABLE ONLY @extschema@.ssl_crl_entry
+    ADD CONSTRAINT ssl_crl_entry_crl_id_fkey FOREIGN KEY (crl_id) REFERENCES @extschema@.ssl_crl(id) ON DELETE CASCADE;
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ssl_crl_entry', '');
+
+-- ----------------------------------------------------------------------
+-- Internal C helpers (not callable by PUBLIC)
+-- ----------------------------------------------------------------------
+CREATE FUNCTION netbox_ssl_internal.ssl_crl_parse(crl text, OUT issuer text, OUT issuer_hash text, OUT authority_key_id text, OUT crl_number text, OUT this_update timestamp with time zone, OUT next_update timestamp with time zone, OUT signature_algorithm text, OUT der bytea, OUT serials text[], OUT revoked_at timestamp with time zone[], OUT reasons text[]) RETURNS SETOF record
+    LANGUAGE c IMMUTABLE COST 10000 ROWS 1 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_crl_parse_text';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_crl_parse(crl text, OUT issuer text, OUT issuer_hash text, OUT authority_key_id text, OUT crl_number text, OUT this_update timestamp with time zone, OUT next_update timestamp with time zone, OUT signature_algorithm text, OUT der bytea, OUT serials text[], OUT revoked_at timestamp with time zone[], OUT reasons text[]) IS 'Internal: every X509 CRL PEM block of the text, one row each; NULL 22004, keys 22023, malformed 22P02, over netbox_ssl.max_input_bytes 54000.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_crl_parse(crl text, OUT issuer text, OUT issuer_hash text, OUT authority_key_id text, OUT crl_number text, OUT this_update timestamp with time zone, OUT next_update timestamp with time zone, OUT signature_algorithm text, OUT der bytea, OUT serials text[], OUT revoked_at timestamp with time zone[], OUT reasons text[]) FROM PUBLIC;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_crl_parse(crl bytea, OUT issuer text, OUT issuer_hash text, OUT authority_key_id text, OUT crl_number text, OUT this_update timestamp with time zone, OUT next_update timestamp with time zone, OUT signature_algorithm text, OUT der bytea, OUT serials text[], OUT revoked_at timestamp with time zone[], OUT reasons text[]) RETURNS SETOF record
+    LANGUAGE c IMMUTABLE COST 10000 ROWS 1 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_crl_parse_binary';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_crl_parse(crl bytea, OUT issuer text, OUT issuer_hash text, OUT authority_key_id text, OUT crl_number text, OUT this_update timestamp with time zone, OUT next_update timestamp with time zone, OUT signature_algorithm text, OUT der bytea, OUT serials text[], OUT revoked_at timestamp with time zone[], OUT reasons text[]) IS 'Internal: one DER CRL (PEM text in bytea is read as PEM); malformed 22P03.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_crl_parse(crl bytea, OUT issuer text, OUT issuer_hash text, OUT authority_key_id text, OUT crl_number text, OUT this_update timestamp with time zone, OUT next_update timestamp with time zone, OUT signature_algorithm text, OUT der bytea, OUT serials text[], OUT revoked_at timestamp with time zone[], OUT reasons text[]) FROM PUBLIC;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_crl_signature_valid(crl bytea, issuer bytea) RETURNS boolean
+    LANGUAGE c IMMUTABLE COST 1000 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_crl_signature_valid';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_crl_signature_valid(crl bytea, issuer bytea) IS 'Internal: whether the DER CRL''s signature verifies with the public key of the DER certificate issuer.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_crl_signature_valid(crl bytea, issuer bytea) FROM PUBLIC;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_ocsp_parse(response bytea, OUT response_status text, OUT produced_at timestamp with time zone, OUT hash_algorithm text, OUT issuer_name_hash text, OUT issuer_key_hash text, OUT serial text, OUT cert_status text, OUT revoked_at timestamp with time zone, OUT reason text, OUT this_update timestamp with time zone, OUT next_update timestamp with time zone, OUT ordinality integer) RETURNS SETOF record
+    LANGUAGE c IMMUTABLE COST 1000 ROWS 1 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_ocsp_parse';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ocsp_parse(response bytea, OUT response_status text, OUT produced_at timestamp with time zone, OUT hash_algorithm text, OUT issuer_name_hash text, OUT issuer_key_hash text, OUT serial text, OUT cert_status text, OUT revoked_at timestamp with time zone, OUT reason text, OUT this_update timestamp with time zone, OUT next_update timestamp with time zone, OUT ordinality integer) IS 'Internal: one row per SingleResponse of a DER OCSPResponse; a non-successful response gives one row with only response_status. Malformed 22P03.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_ocsp_parse(response bytea, OUT response_status text, OUT produced_at timestamp with time zone, OUT hash_algorithm text, OUT issuer_name_hash text, OUT issuer_key_hash text, OUT serial text, OUT cert_status text, OUT revoked_at timestamp with time zone, OUT reason text, OUT this_update timestamp with time zone, OUT next_update timestamp with time zone, OUT ordinality integer) FROM PUBLIC;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_ocsp_verify(response bytea, issuer bytea, at timestamp with time zone, OUT ok boolean, OUT failure text, OUT responder text) RETURNS record
+    LANGUAGE c IMMUTABLE COST 1000 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_ocsp_verify';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ocsp_verify(response bytea, issuer bytea, at timestamp with time zone, OUT ok boolean, OUT failure text, OUT responder text) IS 'Internal: verifies the signature and the responder''s authority (the issuer itself, or an included certificate it issued with id-kp-OCSPSigning, RFC 6960 4.2.2.2) against the DER issuer certificate at a time.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_ocsp_verify(response bytea, issuer bytea, at timestamp with time zone, OUT ok boolean, OUT failure text, OUT responder text) FROM PUBLIC;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_ocsp_id_matches(hash_algorithm text, issuer_name_hash text, issuer_key_hash text, issuer bytea) RETURNS boolean
+    LANGUAGE c IMMUTABLE COST 100 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_ocsp_id_matches';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_ocsp_id_matches(hash_algorithm text, issuer_name_hash text, issuer_key_hash text, issuer bytea) IS 'Internal: whether an OCSP CertID''s issuer name and key hashes name this DER certificate.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_ocsp_id_matches(hash_algorithm text, issuer_name_hash text, issuer_key_hash text, issuer bytea) FROM PUBLIC;
+
+-- ----------------------------------------------------------------------
+-- Loading CRLs
+-- ----------------------------------------------------------------------
+-- One DER CRL (parsed again here, so that the signature stays short and
+-- both ssl_crl_load variants share it): verified against the stored issuer,
+-- stored, superseding (or superseded), and the certificates it lists marked
+-- revoked.
+CREATE FUNCTION netbox_ssl_internal.ssl_crl_store(crl_der bytea) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    parsed record;
+    p_issuer text;
+    p_issuer_hash text;
+    p_aki text;
+    p_this_update timestamp with time zone;
+    p_der bytea := crl_der;
+    v_hash text := encode(sha256(crl_der), 'hex');
+    v_id bigint;
+    v_verified text;
+    v_candidates integer := 0;
+    v_number numeric;
+    cand record;
+    cur record;
+    v_newer boolean;
+BEGIN
+    SELECT l.id INTO v_id FROM @extschema@.ssl_crl l WHERE l.der_sha256 = v_hash;
+    IF FOUND THEN
+        RETURN v_id;  -- the same CRL again: nothing changes
+    END IF;
+    SELECT * INTO STRICT parsed FROM netbox_ssl_internal.ssl_crl_parse(crl_der);
+    p_issuer := parsed.issuer;
+    p_issuer_hash := parsed.issuer_hash;
+    p_aki := parsed.authority_key_id;
+    p_this_update := parsed.this_update;
+    v_number := parsed.crl_number::numeric;
+    -- The issuer: a stored CA certificate with the CRL's issuer name (and
+    -- subject key id = the CRL's authority key id), or a trust anchor with
+    -- that name; the first whose key verifies the signature.
+    FOR cand IN
+        SELECT c.fingerprint_sha256 AS fp, (netbox_ssl_internal.ssl_chain_split_pem(c.pem_content))[1] AS der
+          FROM @extschema@.ssl_certificate c
+         WHERE lower(c.subject) = lower(p_issuer) AND c.subject = p_issuer AND c.is_ca
+           AND (p_aki IS NULL OR c.subject_key_id IS NULL OR c.subject_key_id = p_aki)
+        UNION ALL
+        SELECT a.fingerprint_sha256, a.der FROM @extschema@.ssl_trust_anchor a WHERE a.subject = p_issuer
+    LOOP
+        v_candidates := v_candidates + 1;
+        IF netbox_ssl_internal.ssl_crl_signature_valid(p_der, cand.der) THEN
+            v_verified := cand.fp;
+            EXIT;
+        END IF;
+    END LOOP;
+    -- Decision (docs/revocation.md): a CRL that names a known issuer but
+    -- whose signature none of its keys verifies is forged or corrupt;
+    -- storing it would only hide the problem, so it is refused.
+    IF v_verified IS NULL AND v_candidates > 0 THEN
+        RAISE EXCEPTION 'CRL signature does not verify'
+            USING ERRCODE = '22023',
+                  DETAIL = format('Its issuer %s is stored (%s certificate(s) or trust anchor(s) with that name), but no key of them verifies the signature.', p_issuer, v_candidates);
+    END IF;
+    IF v_verified IS NULL THEN
+        RAISE NOTICE 'CRL of % stored unverified and not used: no stored certificate or trust anchor is its issuer', p_issuer
+            USING HINT = 'Import the issuing CA certificate (or load it as a trust anchor), then load the CRL again.';
+    END IF;
+
+    -- Superseding is decided under a lock per issuer, so two concurrent
+    -- loads of the same issuer's CRLs are ordered.
+    PERFORM pg_advisory_xact_lock(hashtextextended('netbox_ssl.crl:' || p_issuer_hash || ':' || coalesce(p_aki, ''), 0));
+    SELECT l.id, l.crl_number, l.this_update INTO cur
+      FROM @extschema@.ssl_crl l
+     WHERE l.issuer = p_issuer AND l.issuer_hash = p_issuer_hash AND l.authority_key_id IS NOT DISTINCT FROM p_aki
+       AND l.verified_by IS NOT NULL AND l.superseded_by IS NULL
+     ORDER BY l.id DESC LIMIT 1;
+    v_newer := v_verified IS NOT NULL
+               AND (cur.id IS NULL
+                    OR (coalesce(v_number, -1), p_this_update) > (coalesce(cur.crl_number, -1), cur.this_update));
+
+    INSERT INTO @extschema@.ssl_crl (issuer, issuer_hash, authority_key_id, crl_number, this_update, next_update,
+                                     entry_count, signature_algorithm, verified_by, der, der_sha256, superseded_by)
+    VALUES (p_issuer, p_issuer_hash, p_aki, v_number, p_this_update, parsed.next_update,
+            coalesce(cardinality(parsed.serials), 0), parsed.signature_algorithm, v_verified, p_der, v_hash,
+            CASE WHEN v_verified IS NOT NULL AND NOT v_newer THEN cur.id END)
+    RETURNING id INTO v_id;
+    INSERT INTO @extschema@.ssl_crl_entry (crl_id, serial, revoked_at, reason)
+    SELECT v_id, u.serial, u.revoked_at, u.reason
+      FROM unnest(parsed.serials, parsed.revoked_at, parsed.reasons) AS u(serial, revoked_at, reason)
+    ON CONFLICT DO NOTHING;
+    IF NOT v_newer THEN
+        RETURN v_id;
+    END IF;
+    IF cur.id IS NOT NULL THEN
+        UPDATE @extschema@.ssl_crl l SET superseded_by = v_id WHERE l.id = cur.id;
+    END IF;
+    -- Every listed certificate of this issuer becomes revoked, set-based;
+    -- the status triggers log the revoked event (with the CRL's date and
+    -- reason, ssl_lifecycle_event_revocation_detail) and its outbox entry.
+    -- certificateHold is temporary and revoked is final, so a hold does not
+    -- change the lifecycle (ssl_validate_chain still reports it).
+    PERFORM netbox_ssl_internal.ssl_crl_apply(v_id);
+    RETURN v_id;
+END
+$$;
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_crl_store(crl_der bytea) IS 'Internal: stores one DER CRL for ssl_crl_load and returns its id.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_crl_store(crl_der bytea) FROM PUBLIC;
+
+-- Marks revoked every stored certificate listed on a usable CRL.
+CREATE FUNCTION netbox_ssl_internal.ssl_crl_apply(crl_id bigint) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    n bigint;
+BEGIN
+    UPDATE @extschema@.ssl_certificate c SET status = 'revoked'
+      FROM @extschema@.ssl_crl l
+      JOIN @extschema@.ssl_crl_entry e ON e.crl_id = l.id
+     WHERE l.id = ssl_crl_apply.crl_id AND l.verified_by IS NOT NULL AND l.superseded_by IS NULL
+       AND c.serial_number = e.serial AND c.issuer = l.issuer
+       AND (c.authority_key_id IS NULL OR l.authority_key_id IS NULL OR c.authority_key_id = l.authority_key_id)
+       AND c.status IN ('active', 'pending', 'expired')
+       AND e.reason IS DISTINCT FROM 'certificateHold' AND e.reason IS DISTINCT FROM 'removeFromCRL';
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_crl_apply(crl_id bigint) IS 'Internal: marks revoked (active, pending or expired) every stored certificate of the CRL''s issuer whose serial it lists (not on hold); returns how many.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_crl_apply(crl_id bigint) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.ssl_crl_load(crl text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    r record;
+    v_id bigint;
+BEGIN
+    FOR r IN SELECT p.der FROM netbox_ssl_internal.ssl_crl_parse(crl) p LOOP
+        v_id := netbox_ssl_internal.ssl_crl_store(r.der);
+    END LOOP;
+    RETURN v_id;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_crl_load(crl text) IS 'Stores every X509 CRL PEM block of the text, in order, and returns the id of the last one. Each is verified against a stored CA certificate or trust anchor named as its issuer (refused with 22023 when none of their keys verifies it; stored unverified and unused, with a NOTICE, when there is none); a newer CRL of the same issuer (crl_number, then this_update) supersedes the current one and marks every listed stored certificate revoked (not certificateHold), logging a revoked event with the date and reason; an older one is kept but not used. Loading the same CRL again returns its id. Malformed 22P02, keys 22023, too large 54000.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_crl_load(crl text) FROM PUBLIC;
+GRANT ALL ON FUNCTION @extschema@.ssl_crl_load(crl text) TO netbox_ssl_operator;
+
+CREATE FUNCTION @extschema@.ssl_crl_load(crl bytea) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    r record;
+    v_id bigint;
+BEGIN
+    FOR r IN SELECT p.der FROM netbox_ssl_internal.ssl_crl_parse(crl) p LOOP
+        v_id := netbox_ssl_internal.ssl_crl_store(r.der);
+    END LOOP;
+    RETURN v_id;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_crl_load(crl bytea) IS 'As ssl_crl_load(text), for one DER CRL (as fetched from a CRL distribution point). Malformed 22P03.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_crl_load(crl bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION @extschema@.ssl_crl_load(crl bytea) TO netbox_ssl_operator;
+
+-- ----------------------------------------------------------------------
+-- Revoked at import
+-- ----------------------------------------------------------------------
+-- A trigger, not a step of ssl_import: every insert path (ssl_import,
+-- ssl_renew, bulk imports, plain INSERT) must catch a certificate whose CRL
+-- was loaded before it. Statement-level with the transition table, so a
+-- bulk import pays one probe per statement; when no usable CRL exists at
+-- all (the common case) that is one index probe.
+CREATE FUNCTION netbox_ssl_internal.ssl_certificate_revoke_on_import() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ssl_crl l WHERE l.verified_by IS NOT NULL AND l.superseded_by IS NULL) THEN
+        RETURN NULL;
+    END IF;
+    UPDATE @extschema@.ssl_certificate c SET status = 'revoked'
+      FROM new_rows n
+      JOIN @extschema@.ssl_crl l ON l.issuer = n.issuer AND l.verified_by IS NOT NULL AND l.superseded_by IS NULL
+      JOIN @extschema@.ssl_crl_entry e ON e.crl_id = l.id AND e.serial = n.serial_number
+     WHERE c.id = n.id
+       AND (n.authority_key_id IS NULL OR l.authority_key_id IS NULL OR n.authority_key_id = l.authority_key_id)
+       AND c.status IN ('active', 'pending', 'expired')
+       AND e.reason IS DISTINCT FROM 'certificateHold' AND e.reason IS DISTINCT FROM 'removeFromCRL';
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_revoke_on_import() IS 'Trigger function: marks revoked the inserted certificates that a usable stored CRL lists.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_certificate_revoke_on_import() FROM PUBLIC;
+
+CREATE TRIGGER ssl_certificate_revoke_on_import AFTER INSERT ON @extschema@.ssl_certificate REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_revoke_on_import();
+
+COMMENT ON TRIGGER ssl_certificate_revoke_on_import ON @extschema@.ssl_certificate IS 'A certificate imported after the CRL that lists it is revoked at once, whichever path inserted it.';
+
+-- The revoked event says why: the status trigger (15_triggers.sql) writes
+-- one event per status change with a generic sentence; this BEFORE INSERT
+-- trigger completes that sentence from the revocation data, so the event
+-- carries the date and reason however the status changed.
+CREATE FUNCTION netbox_ssl_internal.ssl_lifecycle_event_revocation_detail() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    why text;
+BEGIN
+    SELECT format('serial %s is on CRL %s (number %s) of %s, revoked on %s, reason %s',
+                  e.serial, l.id, coalesce(l.crl_number::text, 'none'), l.issuer,
+                  to_char(e.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
+                  coalesce(e.reason, 'unspecified'))
+      INTO why
+      FROM @extschema@.ssl_certificate c
+      JOIN @extschema@.ssl_crl l ON l.issuer = c.issuer AND l.verified_by IS NOT NULL AND l.superseded_by IS NULL
+      JOIN @extschema@.ssl_crl_entry e ON e.crl_id = l.id AND e.serial = c.serial_number
+     WHERE c.id = NEW.certificate_id
+     ORDER BY l.id DESC LIMIT 1;
+    IF why IS NULL THEN
+        SELECT format('the OCSP responder says serial %s was revoked on %s, reason %s', c.serial_number,
+                      to_char(c.ocsp_revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
+                      coalesce(c.ocsp_revocation_reason, 'unspecified'))
+          INTO why
+          FROM @extschema@.ssl_certificate c
+         WHERE c.id = NEW.certificate_id AND c.ocsp_status = 'revoked';
+    END IF;
+    IF why IS NOT NULL THEN
+        NEW.description := coalesce(NEW.description || ': ', '') || why;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_lifecycle_event_revocation_detail() IS 'Trigger function: appends the revocation date and reason (from the usable CRL listing the certificate, else its OCSP answer) to a revoked event''s description.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_lifecycle_event_revocation_detail() FROM PUBLIC;
+
+CREATE TRIGGER ssl_lifecycle_event_revocation_detail BEFORE INSERT ON @extschema@.ssl_lifecycle_event FOR EACH ROW WHEN ((new.event_type = 'revoked'::text)) EXECUTE FUNCTION netbox_ssl_internal.ssl_lifecycle_event_revocation_detail();
+
+COMMENT ON TRIGGER ssl_lifecycle_event_revocation_detail ON @extschema@.ssl_lifecycle_event IS 'A revoked event names the CRL or OCSP answer, the date and the reason.';
+
+-- ----------------------------------------------------------------------
+-- OCSP
+-- ----------------------------------------------------------------------
+CREATE FUNCTION @extschema@.ssl_ocsp_record(response bytea, certificate_id bigint DEFAULT NULL::bigint) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s record;
+    cert record;
+    iss record;
+    v record;
+    want_serial text;  -- the serial of certificate_id, when given
+    found_single boolean := false;
+    found_issuer boolean := false;
+BEGIN
+    SELECT * INTO s FROM netbox_ssl_internal.ssl_ocsp_parse(response) p ORDER BY p.ordinality LIMIT 1;
+    IF s.response_status <> 'successful' THEN
+        RAISE EXCEPTION 'OCSP response status is %, not successful', s.response_status
+            USING ERRCODE = '22023', HINT = 'Ask the responder again later (tryLater) or fix the request.';
+    END IF;
+    -- The certificate: by id, else by serial among the single responses.
+    IF certificate_id IS NOT NULL THEN
+        SELECT c.id, c.issuer, c.serial_number, c.status, c.ocsp_this_update INTO cert
+          FROM @extschema@.ssl_certificate c WHERE c.id = ssl_ocsp_record.certificate_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'certificate % does not exist', certificate_id USING ERRCODE = '22023';
+        END IF;
+        want_serial := cert.serial_number;
+        SELECT * INTO s FROM netbox_ssl_internal.ssl_ocsp_parse(response) p
+         WHERE p.serial = want_serial ORDER BY p.ordinality LIMIT 1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'OCSP response is not about certificate %', certificate_id
+                USING ERRCODE = '22023', DETAIL = format('It answers for other serial numbers than %s.', cert.serial_number);
+        END IF;
+    END IF;
+    -- The issuer: a stored CA certificate or trust anchor named as the
+    -- certificate's issuer whose name and key hashes are the CertID's.
+    FOR s IN SELECT * FROM netbox_ssl_internal.ssl_ocsp_parse(response) p
+              WHERE want_serial IS NULL OR p.serial = want_serial ORDER BY p.ordinality LOOP
+        IF certificate_id IS NULL THEN
+            SELECT c.id, c.issuer, c.serial_number, c.status, c.ocsp_this_update INTO cert
+              FROM @extschema@.ssl_certificate c
+             WHERE c.serial_number = s.serial
+               AND EXISTS (SELECT 1 FROM (
+                       SELECT (netbox_ssl_internal.ssl_chain_split_pem(i.pem_content))[1] AS der
+                         FROM @extschema@.ssl_certificate i WHERE i.subject = c.issuer AND i.is_ca
+                       UNION ALL
+                       SELECT a.der FROM @extschema@.ssl_trust_anchor a WHERE a.subject = c.issuer) x
+                     WHERE netbox_ssl_internal.ssl_ocsp_id_matches(s.hash_algorithm, s.issuer_name_hash, s.issuer_key_hash, x.der))
+             ORDER BY c.id LIMIT 1;
+            CONTINUE WHEN NOT FOUND;
+        END IF;
+        found_single := true;
+        FOR iss IN
+            SELECT x.fp, x.der FROM (
+                SELECT i.fingerprint_sha256 AS fp, (netbox_ssl_internal.ssl_chain_split_pem(i.pem_content))[1] AS der
+                  FROM @extschema@.ssl_certificate i WHERE i.subject = cert.issuer AND i.is_ca
+                UNION ALL
+                SELECT a.fingerprint_sha256, a.der FROM @extschema@.ssl_trust_anchor a WHERE a.subject = cert.issuer) x
+        LOOP
+            IF netbox_ssl_internal.ssl_ocsp_id_matches(s.hash_algorithm, s.issuer_name_hash, s.issuer_key_hash, iss.der) THEN
+                found_issuer := true;
+                EXIT;
+            END IF;
+        END LOOP;
+        EXIT WHEN found_issuer;
+    END LOOP;
+    IF NOT found_single THEN
+        RAISE EXCEPTION 'OCSP response is about no stored certificate'
+            USING ERRCODE = '22023', DETAIL = 'No stored certificate has its serial number and an issuer named by its certificate id.';
+    END IF;
+    IF NOT found_issuer THEN
+        RAISE EXCEPTION 'OCSP response does not match the issuer of certificate %', cert.id
+            USING ERRCODE = '22023',
+                  DETAIL = format('No stored CA certificate or trust anchor named %s has the issuer name and key hashes of the response''s certificate id.', cert.issuer);
+    END IF;
+    SELECT * INTO v FROM netbox_ssl_internal.ssl_ocsp_verify(response, iss.der, now());
+    IF NOT v.ok THEN
+        RAISE EXCEPTION 'OCSP response does not verify' USING ERRCODE = '22023', DETAIL = upper(left(v.failure, 1)) || substr(v.failure, 2) || '.';
+    END IF;
+    -- An answer older than the one stored is not recorded over it.
+    IF cert.ocsp_this_update IS NULL OR s.this_update >= cert.ocsp_this_update THEN
+        UPDATE @extschema@.ssl_certificate c
+           SET ocsp_status = s.cert_status, ocsp_this_update = s.this_update, ocsp_next_update = s.next_update,
+               ocsp_checked_at = now(), ocsp_revoked_at = s.revoked_at, ocsp_revocation_reason = s.reason
+         WHERE c.id = cert.id;
+        IF s.cert_status = 'revoked' AND cert.status IN ('active', 'pending', 'expired')
+           AND s.reason IS DISTINCT FROM 'certificateHold' THEN
+            UPDATE @extschema@.ssl_certificate c SET status = 'revoked' WHERE c.id = cert.id;
+        END IF;
+    END IF;
+    RETURN s.cert_status;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_ocsp_record(response bytea, certificate_id bigint) IS 'Records a DER OCSP response on the certificate it is about (certificate_id, else found by serial and issuer): verifies the signature and the responder''s authority against the stored issuer (the issuer, or a delegated responder with id-kp-OCSPSigning issued by it), stores ocsp_status, this/next update and the revocation time and reason, marks the certificate revoked on a revoked answer (not certificateHold), and returns good, revoked or unknown. Malformed 22P03; a non-successful responseStatus, an unknown certificate or issuer, a mismatch with certificate_id or a bad signature 22023.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_ocsp_record(response bytea, certificate_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION @extschema@.ssl_ocsp_record(response bytea, certificate_id bigint) TO netbox_ssl_operator;
+
+-- ----------------------------------------------------------------------
+-- Look-up for ssl_validate_chain (stored_revocation_source, revocation.cpp)
+-- ----------------------------------------------------------------------
+CREATE FUNCTION netbox_ssl_internal.ssl_revocation_lookup(issuer_fingerprint text, serial text, at timestamp with time zone, OUT status text, OUT detail text) RETURNS record
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    iss record;
+    l record;
+    e record;
+    c record;
+BEGIN
+    status := 'no_data';
+    SELECT x.subject, x.ski INTO iss FROM (
+        SELECT i.subject, i.subject_key_id AS ski FROM @extschema@.ssl_certificate i WHERE i.fingerprint_sha256 = issuer_fingerprint
+        UNION ALL
+        SELECT a.subject, NULL FROM @extschema@.ssl_trust_anchor a WHERE a.fingerprint_sha256 = issuer_fingerprint) x
+    LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- The usable CRL of that issuer, current at `at`.
+    SELECT cl.id, cl.crl_number INTO l FROM @extschema@.ssl_crl cl
+     WHERE cl.issuer = iss.subject AND cl.verified_by IS NOT NULL AND cl.superseded_by IS NULL
+       AND (cl.verified_by = issuer_fingerprint OR (cl.authority_key_id IS NOT NULL AND cl.authority_key_id = iss.ski))
+       AND cl.this_update <= at AND (cl.next_update IS NULL OR cl.next_update >= at)
+     ORDER BY cl.crl_number DESC NULLS LAST, cl.this_update DESC LIMIT 1;
+    IF FOUND THEN
+        SELECT ce.revoked_at, ce.reason INTO e FROM @extschema@.ssl_crl_entry ce
+         WHERE ce.crl_id = l.id AND ce.serial = ssl_revocation_lookup.serial
+           AND ce.revoked_at <= at AND ce.reason IS DISTINCT FROM 'removeFromCRL';
+        IF FOUND THEN
+            status := 'revoked';
+            detail := format('serial %s, revoked on %s, reason %s (CRL %s)', serial,
+                             to_char(e.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
+                             coalesce(e.reason, 'unspecified'), coalesce('number ' || l.crl_number::text, 'id ' || l.id));
+        ELSE
+            status := 'good';
+        END IF;
+        RETURN;
+    END IF;
+    -- Else the OCSP answer stored on the certificate, if current.
+    SELECT oc.ocsp_status, oc.ocsp_revoked_at, oc.ocsp_revocation_reason INTO c
+      FROM @extschema@.ssl_certificate oc
+     WHERE oc.serial_number = ssl_revocation_lookup.serial AND oc.issuer = iss.subject AND oc.ocsp_status IS NOT NULL
+       AND oc.ocsp_this_update <= at AND (oc.ocsp_next_update IS NULL OR oc.ocsp_next_update >= at)
+     ORDER BY oc.ocsp_this_update DESC LIMIT 1;
+    IF FOUND AND c.ocsp_status = 'good' THEN
+        status := 'good';
+    ELSIF FOUND AND c.ocsp_status = 'revoked' AND c.ocsp_revoked_at <= at THEN
+        status := 'revoked';
+        detail := format('serial %s, revoked on %s, reason %s (OCSP)', serial,
+                         to_char(c.ocsp_revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
+                         coalesce(c.ocsp_revocation_reason, 'unspecified'));
+    ELSIF FOUND AND c.ocsp_status = 'revoked' THEN
+        status := 'good';
+    END IF;
+    RETURN;
+END
+$$;
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_revocation_lookup(issuer_fingerprint text, serial text, at timestamp with time zone, OUT status text, OUT detail text) IS 'Internal: the revocation status at a time of the certificate with this serial issued by the stored certificate or anchor with this fingerprint: revoked (with the date and reason) or good from the usable CRL current at that time, else from a current OCSP answer, else no_data.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_revocation_lookup(issuer_fingerprint text, serial text, at timestamp with time zone, OUT status text, OUT detail text) FROM PUBLIC;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_revocation_status(issuer_fingerprint text, serial text, at timestamp with time zone, OUT status text, OUT detail text) RETURNS record
+    LANGUAGE c STABLE
+    AS 'MODULE_PATHNAME', 'ssl_revocation_status';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_revocation_status(issuer_fingerprint text, serial text, at timestamp with time zone, OUT status text, OUT detail text) IS 'Internal: what ssl_validate_chain''s revocation check gets for one certificate (the C++ RevocationSource over ssl_revocation_lookup): good, revoked with its detail, or no_data.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_revocation_status(issuer_fingerprint text, serial text, at timestamp with time zone, OUT status text, OUT detail text) FROM PUBLIC;
+
+-- ----------------------------------------------------------------------
+-- What a poller should fetch next
+-- ----------------------------------------------------------------------
+CREATE VIEW @extschema@.ssl_revocation_due AS
+ SELECT 'crl'::text AS kind,
+    NULL::bigint AS certificate_id,
+    l.id AS crl_id,
+    l.issuer,
+    u.url,
+    l.next_update AS due_since,
+    NULL::text AS serial_number,
+    NULL::text AS issuer_pem
+   FROM (@extschema@.ssl_crl l
+     CROSS JOIN LATERAL ( SELECT DISTINCT x.url
+           FROM @extschema@.ssl_certificate c,
+            LATERAL unnest(c.crl_urls) x(url)
+          WHERE ((c.issuer = l.issuer) AND (c.status = ANY (ARRAY['active'::text, 'pending'::text])))) u)
+  WHERE ((l.verified_by IS NOT NULL) AND (l.superseded_by IS NULL) AND (l.next_update < now()))
+UNION ALL
+ SELECT 'ocsp'::text AS kind,
+    c.id AS certificate_id,
+    NULL::bigint AS crl_id,
+    c.issuer,
+    c.ocsp_urls[1] AS url,
+    c.ocsp_next_update AS due_since,
+    c.serial_number,
+    ( SELECT x.pem
+           FROM ( SELECT i.pem_content AS pem, 1 AS pref
+                   FROM @extschema@.ssl_certificate i
+                  WHERE ((i.subject = c.issuer) AND i.is_ca AND ((c.authority_key_id IS NULL) OR (i.subject_key_id = c.authority_key_id)))
+                UNION ALL
+                 SELECT a.pem_content, 2
+                   FROM @extschema@.ssl_trust_anchor a
+                  WHERE (a.subject = c.issuer)) x
+          ORDER BY x.pref
+         LIMIT 1) AS issuer_pem
+   FROM @extschema@.ssl_certificate c
+  WHERE ((c.status = 'active'::text) AND (cardinality(c.ocsp_urls) > 0) AND ((c.ocsp_next_update IS NULL) OR (c.ocsp_next_update < now())));
+
+COMMENT ON VIEW @extschema@.ssl_revocation_due IS 'What a revocation poller should fetch next: kind crl, one row per usable CRL past its next_update and per CRL distribution point URL of the active or pending certificates of its issuer; kind ocsp, one row per active certificate with an OCSP URL and no current OCSP answer (none yet, or past ocsp_next_update), with its serial and the issuer PEM an OCSP request needs (NULL when the issuer is not stored). due_since is NULL for a certificate never asked.';
+
+GRANT SELECT ON TABLE @extschema@.ssl_revocation_due TO netbox_ssl_reader;
+
 -- (end of part R)
