@@ -11,20 +11,30 @@
 // and the intermediate pool are byte-for-byte the ones of the previous call,
 // the X509_STORE is reused, so ssl_validate_all (one call per certificate)
 // decodes the anchors once, not once per certificate.
+//
+// Within one ssl_validate_all run (ssl_chain_run(true) .. ssl_chain_run(false),
+// and never past the end of the transaction) the issuer candidates, which
+// many leaves share, are decoded once per distinct text (RunCache below).
+// That cache holds decoded certificates only, never a verdict, so it cannot
+// outlive a change of trust anchors in any way that matters; it is dropped
+// at the end of the run all the same.
 #include "core/certificate.hpp"
 #include "core/chain.hpp"
 #include "core/encoding.hpp"
 
 #include "pg/adapter.hpp"
 #include "pg/boundary.hpp"
+#include "pg/revocation.hpp"
 
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 extern "C" {
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/array.h"
@@ -89,6 +99,53 @@ const netbox_ssl::ChainValidator& validator_for(const ByteList& anchors, const B
     return *cache->validator;
 }
 
+// The issuer candidates of one ssl_validate_all run, decoded once per
+// distinct text: leaves of the same issuer share the same candidates. Only
+// active between ssl_chain_run(true) and ssl_chain_run(false) or the end of
+// the transaction; bounded, so a run over very many distinct issuers cannot
+// grow it without limit (it is then emptied and refilled).
+struct RunCache {
+    bool active = false;
+    std::size_t bytes = 0;
+    std::unordered_map<std::string, std::unique_ptr<netbox_ssl::CertificateSet>> candidates;
+};
+RunCache* run_cache = nullptr;
+constexpr std::size_t kRunCacheBytes = 64u * 1024u * 1024u;
+
+void end_run() noexcept {
+    if (run_cache == nullptr) return;
+    run_cache->active = false;
+    run_cache->bytes = 0;
+    run_cache->candidates.clear();  // destructors only: no PostgreSQL call, no throw
+}
+
+void end_run_at_xact_end(XactEvent event, void* /*arg*/) {
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
+        event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE) {
+        end_run();
+    }
+}
+
+// The decoded candidates of `text` (PEM), from the run's cache when a run is
+// active, else decoded into `scratch`. Inside run_core only.
+const netbox_ssl::CertificateSet& candidates_for(Bytes text, netbox_ssl::CertificateSet& scratch) {
+    if (run_cache == nullptr || !run_cache->active || text.len == 0) {
+        scratch.add_pem(std::string_view(text.data, text.len));
+        return scratch;
+    }
+    std::string key(text.data, text.len);
+    auto found = run_cache->candidates.find(key);
+    if (found != run_cache->candidates.end()) return *found->second;
+    auto set = std::make_unique<netbox_ssl::CertificateSet>();
+    set->add_pem(key);
+    if (run_cache->bytes + key.size() > kRunCacheBytes) {
+        run_cache->candidates.clear();
+        run_cache->bytes = 0;
+    }
+    run_cache->bytes += key.size();
+    return *run_cache->candidates.emplace(std::move(key), std::move(set)).first->second;
+}
+
 // The rules of a stored issuer_chain (security item 7): PEM CERTIFICATE
 // blocks that decode, at least one, nothing else but text between blocks.
 // Adds the certificates to `out`; throws Error(PrivateKey) for a key and
@@ -109,14 +166,42 @@ std::string chain_rule_problem(std::string_view text, netbox_ssl::CertificateSet
 }  // namespace
 
 // ssl_chain_verify(leaf text, chain text, pool text[], anchors bytea[],
-//                  at timestamptz, hostname text,
+//                  at timestamptz, hostname text
+//                  [, candidates text [, max_depth int, revocation text]],
 //                  OUT status text, OUT depth int, OUT message text, OUT chain text[])
+// 1.4 passes six arguments, 1.5 seven (the issuer candidates), 1.6 nine:
+// a schema not yet updated keeps working with the 1.6 library, without
+// revocation checking (as before 1.6).
 NETBOX_SSL_ENTRY(ssl_chain_verify) {
     require_arg(fcinfo, 0, "the certificate to validate");
     require_arg(fcinfo, 4, "the validation time");
     const TimestampTz at = PG_GETARG_TIMESTAMPTZ(4);
     if (TIMESTAMP_NOT_FINITE(at)) {
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the validation time must be finite"), errhidestmt(true)));
+    }
+    int max_depth = 32;  // ChainOptions' default: the most intermediates a path may hold
+    netbox_ssl::RevocationMode revocation = netbox_ssl::RevocationMode::None;
+    if (PG_NARGS() > 8) {
+        if (!PG_ARGISNULL(7)) {
+            max_depth = PG_GETARG_INT32(7);
+            if (max_depth < 0) {
+                ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("max_depth must not be negative"),
+                                errhint("Pass the most intermediates a path may hold, or NULL for the default of 32."),
+                                errhidestmt(true)));
+            }
+        }
+        require_arg(fcinfo, 8, "revocation");
+        char* mode = text_to_cstring(PG_GETARG_TEXT_PP(8));
+        if (strcmp(mode, "none") == 0) {
+            revocation = netbox_ssl::RevocationMode::None;
+        } else if (strcmp(mode, "if_available") == 0) {
+            revocation = netbox_ssl::RevocationMode::IfAvailable;
+        } else if (strcmp(mode, "required") == 0) {
+            revocation = netbox_ssl::RevocationMode::Required;
+        } else {
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("revocation must be 'none', 'if_available' or 'required'"), errhidestmt(true)));
+        }
     }
     const Bytes leaf = read_text_arg(fcinfo, 0);
     const Bytes chain = read_text_arg(fcinfo, 1);
@@ -146,18 +231,20 @@ NETBOX_SSL_ENTRY(ssl_chain_verify) {
     CoreFailure failure;
     const bool ok = run_core(&failure, [&] {
         const netbox_ssl::ChainValidator& validator = validator_for(anchors, pool);
+        // The leaf first, then its issuer_chain: per-call intermediates that
+        // come before the candidates (the validator prefers them in that
+        // order), as when both were one set before 1.6.
         netbox_ssl::CertificateSet leaf_set;
         leaf_set.add_pem(std::string_view(leaf.data, leaf.len));
         // A chain that cannot be used (too large, a private key, a block that
         // is not a certificate or does not decode) is a verdict about this
         // certificate, not an error: ssl_validate_all goes on with the next.
         std::string chain_problem;
-        netbox_ssl::CertificateSet extra;
         if (chain.len > chain_limit) {
             chain_problem = "it is larger than netbox_ssl.max_input_bytes";
         } else {
             try {
-                chain_problem = chain_rule_problem(std::string_view(chain.data, chain.len), extra);
+                chain_problem = chain_rule_problem(std::string_view(chain.data, chain.len), leaf_set);
             } catch (const netbox_ssl::Error& e) {
                 if (e.kind() == netbox_ssl::ErrorKind::Internal) throw;
                 chain_problem = e.kind() == netbox_ssl::ErrorKind::PrivateKey || e.kind() == netbox_ssl::ErrorKind::Pkcs12
@@ -165,13 +252,24 @@ NETBOX_SSL_ENTRY(ssl_chain_verify) {
                                     : std::string(e.what());
             }
         }
-        // Issuer candidates found by the caller (1.5: by name and key
-        // identifier) are per-call intermediates after the issuer_chain.
-        if (!chain_problem.empty()) extra = netbox_ssl::CertificateSet();
-        extra.add_pem(std::string_view(candidates.data, candidates.len));
+        if (!chain_problem.empty()) {  // validated without any of the chain
+            leaf_set = netbox_ssl::CertificateSet();
+            leaf_set.add_pem(std::string_view(leaf.data, leaf.len));
+        }
+        // Issuer candidates found by the caller (by name and key identifier)
+        // are per-call intermediates after the issuer_chain.
+        netbox_ssl::CertificateSet scratch;
+        const netbox_ssl::CertificateSet& extra = candidates_for(candidates, scratch);
         netbox_ssl::ChainOptions options;
         options.at = unix_seconds(at);
+        options.max_depth = max_depth;
         if (hostname != nullptr) options.hostname = std::string(hostname);
+        std::unique_ptr<netbox_ssl::RevocationSource> source;
+        if (revocation != netbox_ssl::RevocationMode::None) {
+            source = stored_revocation_source();
+            options.revocation = revocation;
+            options.revocation_source = source.get();
+        }
         netbox_ssl::ChainResult r = validator.validate(leaf_set, extra, options);
         if (!chain_problem.empty()) {
             r.status = netbox_ssl::ChainStatus::Invalid;
@@ -190,6 +288,29 @@ NETBOX_SSL_ENTRY(ssl_chain_verify) {
                        text_array_datum(chain_items, nchain)};
     bool nulls[4] = {false, false, false, false};
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+// ssl_chain_run(started boolean) RETURNS void: true starts a validation run
+// of ssl_validate_all (the issuer candidates are then decoded once per
+// distinct text), false ends it. A run also ends with its transaction.
+NETBOX_SSL_ENTRY(ssl_chain_run) {
+    require_arg(fcinfo, 0, "started");
+    const bool started = PG_GETARG_BOOL(0);
+    static bool callback_registered = false;
+    if (!callback_registered) {
+        RegisterXactCallback(end_run_at_xact_end, nullptr);
+        callback_registered = true;
+    }
+    end_run();
+    if (started) {
+        CoreFailure failure;
+        const bool ok = run_core(&failure, [&] {
+            if (run_cache == nullptr) run_cache = new RunCache();
+            run_cache->active = true;
+        });
+        if (!ok) raise_core_error(&failure, InputForm::Text, CoreErrorStyle::Chain);
+    }
+    PG_RETURN_VOID();
 }
 
 // ssl_chain_split_pem(pem text) RETURNS bytea[]: every CERTIFICATE block of
