@@ -36,6 +36,7 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -99,15 +100,21 @@ const netbox_ssl::ChainValidator& validator_for(const ByteList& anchors, const B
     return *cache->validator;
 }
 
-// The issuer candidates of one ssl_validate_all run, decoded once per
-// distinct text: leaves of the same issuer share the same candidates. Only
-// active between ssl_chain_run(true) and ssl_chain_run(false) or the end of
-// the transaction; bounded, so a run over very many distinct issuers cannot
-// grow it without limit (it is then emptied and refilled).
+// The per-call intermediates of one ssl_validate_all run (a leaf's
+// issuer_chain, then its issuer candidates), decoded once per distinct pair:
+// the leaves of one issuer share both. Only active between
+// ssl_chain_run(true) and ssl_chain_run(false) or the end of the
+// transaction; bounded, so a run over very many distinct issuers cannot grow
+// it without limit (it is then emptied and refilled). It holds decoded
+// certificates and the issuer_chain's structural problem, never a verdict.
+struct Intermediates {
+    netbox_ssl::CertificateSet certs;  // the issuer_chain's (if usable), then the candidates
+    std::string chain_problem;         // "" when the issuer_chain is usable
+};
 struct RunCache {
     bool active = false;
     std::size_t bytes = 0;
-    std::unordered_map<std::string, std::unique_ptr<netbox_ssl::CertificateSet>> candidates;
+    std::unordered_map<std::string, std::unique_ptr<Intermediates>> entries;
 };
 RunCache* run_cache = nullptr;
 constexpr std::size_t kRunCacheBytes = 64u * 1024u * 1024u;
@@ -116,7 +123,7 @@ void end_run() noexcept {
     if (run_cache == nullptr) return;
     run_cache->active = false;
     run_cache->bytes = 0;
-    run_cache->candidates.clear();  // destructors only: no PostgreSQL call, no throw
+    run_cache->entries.clear();  // destructors only: no PostgreSQL call, no throw
 }
 
 void end_run_at_xact_end(XactEvent event, void* /*arg*/) {
@@ -124,26 +131,6 @@ void end_run_at_xact_end(XactEvent event, void* /*arg*/) {
         event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE) {
         end_run();
     }
-}
-
-// The decoded candidates of `text` (PEM), from the run's cache when a run is
-// active, else decoded into `scratch`. Inside run_core only.
-const netbox_ssl::CertificateSet& candidates_for(Bytes text, netbox_ssl::CertificateSet& scratch) {
-    if (run_cache == nullptr || !run_cache->active || text.len == 0) {
-        scratch.add_pem(std::string_view(text.data, text.len));
-        return scratch;
-    }
-    std::string key(text.data, text.len);
-    auto found = run_cache->candidates.find(key);
-    if (found != run_cache->candidates.end()) return *found->second;
-    auto set = std::make_unique<netbox_ssl::CertificateSet>();
-    set->add_pem(key);
-    if (run_cache->bytes + key.size() > kRunCacheBytes) {
-        run_cache->candidates.clear();
-        run_cache->bytes = 0;
-    }
-    run_cache->bytes += key.size();
-    return *run_cache->candidates.emplace(std::move(key), std::move(set)).first->second;
 }
 
 // The rules of a stored issuer_chain (security item 7): PEM CERTIFICATE
@@ -161,6 +148,54 @@ std::string chain_rule_problem(std::string_view text, netbox_ssl::CertificateSet
     }
     if (certificates == 0) return "issuer_chain holds no PEM CERTIFICATE block";
     return {};
+}
+
+// The per-call intermediates of a certificate: its issuer_chain (when it
+// can be used; otherwise `chain_problem` says why and none of it is used),
+// then the issuer candidates. Inside run_core only.
+void decode_intermediates(Bytes chain, Bytes candidates, Size chain_limit, Intermediates& out) {
+    // A chain that cannot be used (too large, a private key, a block that
+    // is not a certificate or does not decode) is a verdict about this
+    // certificate, not an error: ssl_validate_all goes on with the next.
+    if (chain.len > chain_limit) {
+        out.chain_problem = "it is larger than netbox_ssl.max_input_bytes";
+    } else {
+        try {
+            out.chain_problem = chain_rule_problem(std::string_view(chain.data, chain.len), out.certs);
+        } catch (const netbox_ssl::Error& e) {
+            if (e.kind() == netbox_ssl::ErrorKind::Internal) throw;
+            out.chain_problem = e.kind() == netbox_ssl::ErrorKind::PrivateKey || e.kind() == netbox_ssl::ErrorKind::Pkcs12
+                                    ? std::string("it holds a private key")
+                                    : std::string(e.what());
+        }
+    }
+    if (!out.chain_problem.empty()) out.certs = netbox_ssl::CertificateSet();
+    // Issuer candidates found by the caller (by name and key identifier)
+    // are per-call intermediates after the issuer_chain.
+    out.certs.add_pem(std::string_view(candidates.data, candidates.len));
+}
+
+// decode_intermediates, from the run's cache when a run is active (else
+// into `scratch`). Inside run_core only.
+const Intermediates& intermediates_for(Bytes chain, Bytes candidates, Size chain_limit, Intermediates& scratch) {
+    if (run_cache == nullptr || !run_cache->active) {
+        decode_intermediates(chain, candidates, chain_limit, scratch);
+        return scratch;
+    }
+    std::string key = std::to_string(chain.len);
+    key.push_back(':');
+    key.append(chain.data, chain.len);
+    key.append(candidates.data, candidates.len);
+    auto found = run_cache->entries.find(key);
+    if (found != run_cache->entries.end()) return *found->second;
+    auto entry = std::make_unique<Intermediates>();
+    decode_intermediates(chain, candidates, chain_limit, *entry);
+    if (run_cache->bytes + key.size() > kRunCacheBytes) {
+        run_cache->entries.clear();
+        run_cache->bytes = 0;
+    }
+    run_cache->bytes += key.size();
+    return *run_cache->entries.emplace(std::move(key), std::move(entry)).first->second;
 }
 
 }  // namespace
@@ -231,35 +266,11 @@ NETBOX_SSL_ENTRY(ssl_chain_verify) {
     CoreFailure failure;
     const bool ok = run_core(&failure, [&] {
         const netbox_ssl::ChainValidator& validator = validator_for(anchors, pool);
-        // The leaf first, then its issuer_chain: per-call intermediates that
-        // come before the candidates (the validator prefers them in that
-        // order), as when both were one set before 1.6.
         netbox_ssl::CertificateSet leaf_set;
         leaf_set.add_pem(std::string_view(leaf.data, leaf.len));
-        // A chain that cannot be used (too large, a private key, a block that
-        // is not a certificate or does not decode) is a verdict about this
-        // certificate, not an error: ssl_validate_all goes on with the next.
-        std::string chain_problem;
-        if (chain.len > chain_limit) {
-            chain_problem = "it is larger than netbox_ssl.max_input_bytes";
-        } else {
-            try {
-                chain_problem = chain_rule_problem(std::string_view(chain.data, chain.len), leaf_set);
-            } catch (const netbox_ssl::Error& e) {
-                if (e.kind() == netbox_ssl::ErrorKind::Internal) throw;
-                chain_problem = e.kind() == netbox_ssl::ErrorKind::PrivateKey || e.kind() == netbox_ssl::ErrorKind::Pkcs12
-                                    ? std::string("it holds a private key")
-                                    : std::string(e.what());
-            }
-        }
-        if (!chain_problem.empty()) {  // validated without any of the chain
-            leaf_set = netbox_ssl::CertificateSet();
-            leaf_set.add_pem(std::string_view(leaf.data, leaf.len));
-        }
-        // Issuer candidates found by the caller (by name and key identifier)
-        // are per-call intermediates after the issuer_chain.
-        netbox_ssl::CertificateSet scratch;
-        const netbox_ssl::CertificateSet& extra = candidates_for(candidates, scratch);
+        Intermediates scratch;
+        const Intermediates& extra = intermediates_for(chain, candidates, chain_limit, scratch);
+        const std::string& chain_problem = extra.chain_problem;
         netbox_ssl::ChainOptions options;
         options.at = unix_seconds(at);
         options.max_depth = max_depth;
@@ -270,7 +281,7 @@ NETBOX_SSL_ENTRY(ssl_chain_verify) {
             options.revocation = revocation;
             options.revocation_source = source.get();
         }
-        netbox_ssl::ChainResult r = validator.validate(leaf_set, extra, options);
+        netbox_ssl::ChainResult r = validator.validate(leaf_set, extra.certs, options);
         if (!chain_problem.empty()) {
             r.status = netbox_ssl::ChainStatus::Invalid;
             r.depth = 0;
@@ -352,6 +363,35 @@ NETBOX_SSL_ENTRY(ssl_chain_split_pem) {
 // PEM input. With raise_error the problem is raised with its SQLSTATE (the
 // statement hidden from the log); without, it is returned as one sentence,
 // NULL when the chain is acceptable.
+// Answers of ssl_issuer_chain_check(chain, false) already given in this
+// query, by call site (fn_extra, freed with the query): ssl_check_compliance
+// asks about every certificate, and most share one of a few chains, so each
+// distinct chain is decoded once per query (1.6, issue "Speed", item 5).
+struct ChainCheckMemo {
+    static constexpr int kEntries = 64;
+    int count;
+    Size limit;
+    struct Entry {
+        uint32 hash;
+        Size len;
+        char* data;
+        text* answer;  // NULL: the chain is acceptable
+    } entries[kEntries];
+};
+
+ChainCheckMemo* chain_check_memo(FunctionCallInfo fcinfo, Size limit) {
+    auto* memo = static_cast<ChainCheckMemo*>(fcinfo->flinfo->fn_extra);
+    if (memo == nullptr) {
+        memo = static_cast<ChainCheckMemo*>(MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ChainCheckMemo)));
+        fcinfo->flinfo->fn_extra = memo;
+    }
+    if (memo->limit != limit) {  // the setting changed: forget every answer
+        memo->count = 0;
+        memo->limit = limit;
+    }
+    return memo;
+}
+
 NETBOX_SSL_ENTRY(ssl_issuer_chain_check) {
     if (PG_ARGISNULL(0)) PG_RETURN_NULL();
     const bool raise_error = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
@@ -363,6 +403,20 @@ NETBOX_SSL_ENTRY(ssl_issuer_chain_check) {
     refuse_oversized("issuer_chain", raw_size, limit, "Store only the intermediate certificates of the chain.");
     const Bytes chain = read_text_arg(fcinfo, 0);
 
+    ChainCheckMemo* memo = nullptr;
+    uint32 hash = 0;
+    if (!raise_error) {
+        memo = chain_check_memo(fcinfo, limit);
+        hash = hash_bytes(reinterpret_cast<const unsigned char*>(chain.data), static_cast<int>(chain.len));
+        for (int i = 0; i < memo->count; ++i) {
+            const ChainCheckMemo::Entry& e = memo->entries[i];
+            if (e.hash == hash && e.len == chain.len && memcmp(e.data, chain.data, chain.len) == 0) {
+                if (e.answer == nullptr) PG_RETURN_NULL();
+                PG_RETURN_TEXT_P(e.answer);
+            }
+        }
+    }
+
     char problem_text[128] = {};
     CoreFailure failure;
     const bool ok = run_core(&failure, [&] {
@@ -370,19 +424,35 @@ NETBOX_SSL_ENTRY(ssl_issuer_chain_check) {
         const std::string problem = chain_rule_problem(std::string_view(chain.data, chain.len), set);
         snprintf(problem_text, sizeof problem_text, "%s", problem.c_str());
     });
+    text* answer = nullptr;
     if (!ok) {
         if (!raise_error && !failure.out_of_memory && failure.kind != netbox_ssl::ErrorKind::Internal) {
             const bool key = failure.kind == netbox_ssl::ErrorKind::PrivateKey || failure.kind == netbox_ssl::ErrorKind::Pkcs12;
-            PG_RETURN_TEXT_P(cstring_to_text(key ? "The issuer chain holds a private key."
-                                                 : psprintf("The issuer chain is malformed: %s.", failure.message)));
+            answer = cstring_to_text(key ? "The issuer chain holds a private key."
+                                         : psprintf("The issuer chain is malformed: %s.", failure.message));
+        } else {
+            raise_core_error(&failure, InputForm::Text, CoreErrorStyle::Chain);
         }
-        raise_core_error(&failure, InputForm::Text, CoreErrorStyle::Chain);
+    } else if (problem_text[0] != '\0') {
+        if (raise_error) {
+            ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION), errmsg("%s", problem_text),
+                            errhint("Store the intermediate certificates as PEM CERTIFICATE blocks, or '' for none."),
+                            errhidestmt(true)));
+        }
+        answer = cstring_to_text(psprintf("The issuer chain is malformed: %s.", problem_text));
     }
-    const char* problem = problem_text;
-    if (problem[0] == '\0') PG_RETURN_NULL();
-    if (!raise_error) PG_RETURN_TEXT_P(cstring_to_text(psprintf("The issuer chain is malformed: %s.", problem)));
-    ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION), errmsg("%s", problem),
-                    errhint("Store the intermediate certificates as PEM CERTIFICATE blocks, or '' for none."),
-                    errhidestmt(true)));
-    PG_RETURN_NULL();
+    if (memo != nullptr && memo->count < ChainCheckMemo::kEntries) {
+        ChainCheckMemo::Entry& e = memo->entries[memo->count++];
+        e.hash = hash;
+        e.len = chain.len;
+        e.data = static_cast<char*>(MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, chain.len + 1));
+        memcpy(e.data, chain.data, chain.len);
+        e.answer = nullptr;
+        if (answer != nullptr) {
+            e.answer = static_cast<text*>(MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE(answer)));
+            memcpy(e.answer, answer, VARSIZE(answer));
+        }
+    }
+    if (answer == nullptr) PG_RETURN_NULL();
+    PG_RETURN_TEXT_P(answer);
 }

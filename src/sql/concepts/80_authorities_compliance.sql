@@ -367,16 +367,25 @@ BEGIN
                    WHERE e.certificate_id = a.id AND e.event_type = 'activated' AND o.spki_sha256 = a.spki_sha256
               ) x) r
          WHERE a.ptype = 'key_reuse_forbidden'
-    ), stored AS (
-        INSERT INTO @extschema@.ssl_compliance_result AS t (certificate_id, policy_id, result, severity, message, changed_at)
-        SELECT r.cid, r.pid, CASE WHEN r.failed THEN 'fail' ELSE 'pass' END, r.psev, r.msg, now()
+    ), diff AS MATERIALIZED (
+        -- 1.6: one hash full join of the new results with the stored ones
+        -- (of the checked scope) finds what to write and what to delete;
+        -- unchanged results (most of them, at every run after the first)
+        -- drop out here, so neither statement below touches them.
+        SELECT r.cid, r.pid, CASE WHEN r.failed THEN 'fail' ELSE 'pass' END AS result, r.psev, r.msg,
+               o.certificate_id AS old_cid, o.policy_id AS old_pid, r.cid IS NULL AS gone
           FROM res r
-          LEFT JOIN @extschema@.ssl_compliance_result o ON o.certificate_id = r.cid AND o.policy_id = r.pid
-         -- One hash join skips the unchanged results (most of them, at
-         -- every run after the first) instead of one conflict probe each.
-         WHERE o.certificate_id IS NULL
+          FULL JOIN (SELECT x.certificate_id, x.policy_id, x.result, x.severity, x.message
+                       FROM @extschema@.ssl_compliance_result x
+                      WHERE only_id IS NULL OR x.certificate_id = only_id) o
+            ON o.certificate_id = r.cid AND o.policy_id = r.pid
+         WHERE r.cid IS NULL OR o.certificate_id IS NULL
             OR (o.result, o.severity, o.message)
                IS DISTINCT FROM (CASE WHEN r.failed THEN 'fail' ELSE 'pass' END, r.psev, r.msg)
+    ), stored AS (
+        INSERT INTO @extschema@.ssl_compliance_result AS t (certificate_id, policy_id, result, severity, message, changed_at)
+        SELECT d.cid, d.pid, d.result, d.psev, d.msg, now()
+          FROM diff d WHERE NOT d.gone
         ON CONFLICT ON CONSTRAINT ssl_compliance_result_pkey DO UPDATE
            SET result = excluded.result, severity = excluded.severity, message = excluded.message,
                changed_at = excluded.changed_at
@@ -385,9 +394,10 @@ BEGIN
          WHERE (t.result, t.severity, t.message) IS DISTINCT FROM (excluded.result, excluded.severity, excluded.message)
         RETURNING 1
     ), stale AS (
+        -- Results that no longer apply (in the checked scope).
         DELETE FROM @extschema@.ssl_compliance_result t
-         WHERE (only_id IS NULL OR t.certificate_id = only_id)
-           AND NOT EXISTS (SELECT 1 FROM res r WHERE r.cid = t.certificate_id AND r.pid = t.policy_id)
+         USING diff d
+         WHERE d.gone AND t.certificate_id = d.old_cid AND t.policy_id = d.old_pid
         RETURNING 1
     )
     SELECT r.cid, r.pname, r.ptype, CASE WHEN r.failed THEN 'fail' ELSE 'pass' END, r.psev, r.msg
