@@ -31,6 +31,346 @@ COMMENT ON COLUMN @extschema@.ssl_certificate.ca_issuers_urls IS 'The caIssuers 
 -- Part V: chain validation sharing work, compliance in one pass
 -- ===========================================================================
 
+-- (1) Status 'revoked' of a chain validation (a revoked certificate in the
+-- path, issue "Trust").
+ALTER TABLE @extschema@.ssl_certificate DROP CONSTRAINT ssl_certificate_chain_status_check;
+ALTER TABLE @extschema@.ssl_certificate ADD CONSTRAINT ssl_certificate_chain_status_check CHECK ((chain_status = ANY (ARRAY['valid'::text, 'invalid'::text, 'self_signed'::text, 'no_chain'::text, 'untrusted_root'::text, 'expired'::text, 'not_yet_valid'::text, 'hostname_mismatch'::text, 'unknown'::text, 'revoked'::text])));
+COMMENT ON CONSTRAINT ssl_certificate_chain_status_check ON @extschema@.ssl_certificate IS 'The documented chain statuses.';
+
+-- (2) The internal verifier: one signature with max_depth and revocation
+-- (the 1.4 six-argument and 1.5 seven-argument ones are dropped; the C
+-- function still accepts their argument counts). The public functions that
+-- call it are dropped first and recreated below.
+DROP FUNCTION @extschema@.ssl_validate_chain(bigint, timestamp with time zone, text);
+DROP FUNCTION netbox_ssl_internal.ssl_chain_verify(text, text, text[], bytea[], timestamp with time zone, text);
+DROP FUNCTION netbox_ssl_internal.ssl_chain_verify(text, text, text[], bytea[], timestamp with time zone, text, text);
+CREATE FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, candidates text DEFAULT ''::text, max_depth integer DEFAULT NULL::integer, revocation text DEFAULT 'if_available'::text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) RETURNS record
+    LANGUAGE c STABLE COST 20000 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_chain_verify';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, candidates text, max_depth integer, revocation text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) IS 'Internal: validates the PEM leaf with its PEM issuer_chain (an unusable one gives status invalid), the PEM candidates, the PEM pool of intermediates and the DER anchors at a time, for an optional host name or IP, with at most max_depth intermediates (NULL: 32; negative: 22023) and revocation ''none'', ''if_available'' or ''required'' (else 22023) against the stored CRLs and OCSP answers. The store is cached per backend while pool and anchors are unchanged.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, candidates text, max_depth integer, revocation text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) FROM PUBLIC;
+
+CREATE FUNCTION netbox_ssl_internal.ssl_chain_run(started boolean) RETURNS void
+    LANGUAGE c VOLATILE STRICT PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'ssl_chain_run';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_chain_run(started boolean) IS 'Internal: true starts a validation run of ssl_validate_all (issuer candidates decoded once per distinct text, for this backend), false ends it; a run also ends with its transaction.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_chain_run(started boolean) FROM PUBLIC;
+
+-- (3) ssl_validate_chain with max_depth and revocation (same privileges).
+CREATE FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone DEFAULT now(), hostname text DEFAULT NULL::text, max_depth integer DEFAULT NULL::integer, revocation text DEFAULT 'if_available'::text) RETURNS TABLE(status text, depth integer, message text, chain text[])
+    LANGUAGE plpgsql SECURITY DEFINER COST 50000 ROWS 1
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    cert record;
+    r record;
+BEGIN
+    IF ssl_validate_chain.id IS NULL THEN
+        RAISE EXCEPTION 'id must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF ssl_validate_chain.at IS NULL OR NOT isfinite(ssl_validate_chain.at) THEN
+        RAISE EXCEPTION 'the validation time must be a finite timestamp' USING ERRCODE = '22023';
+    END IF;
+    -- Arguments first, before any look-up (the C function checks them too).
+    IF ssl_validate_chain.max_depth < 0 THEN
+        RAISE EXCEPTION 'max_depth must not be negative' USING ERRCODE = '22023',
+              HINT = 'Pass the most intermediates a path may hold, or NULL for the default of 32.';
+    END IF;
+    IF ssl_validate_chain.revocation IS NULL THEN
+        RAISE EXCEPTION 'revocation must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF ssl_validate_chain.revocation NOT IN ('none', 'if_available', 'required') THEN
+        RAISE EXCEPTION 'revocation must be ''none'', ''if_available'' or ''required''' USING ERRCODE = '22023';
+    END IF;
+    SELECT c.pem_content, c.issuer_chain, c.issuer, c.authority_key_id INTO cert
+      FROM @extschema@.ssl_certificate AS c WHERE c.id = ssl_validate_chain.id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'certificate % does not exist', ssl_validate_chain.id USING ERRCODE = 'P0002';
+    END IF;
+    -- The issuer_chain, then the stored CA certificates that can be its
+    -- issuers (found by name and key identifier); the trust store holds the
+    -- anchors only, so it stays cached while they are unchanged.
+    r := netbox_ssl_internal.ssl_chain_verify(
+            cert.pem_content, cert.issuer_chain, '{}',
+            coalesce((SELECT array_agg(a.der ORDER BY a.id) FROM @extschema@.ssl_trust_anchor AS a), '{}'),
+            ssl_validate_chain.at, ssl_validate_chain.hostname,
+            netbox_ssl_internal.ssl_chain_candidates(cert.issuer, cert.authority_key_id, cert.issuer_chain),
+            ssl_validate_chain.max_depth, ssl_validate_chain.revocation);
+    -- Only a check of the certificate as it stands (now, no host name, the
+    -- default depth and revocation) is stored, and only for callers who may
+    -- write (operators and admins); readers get the answer without a write.
+    IF ssl_validate_chain.at = now() AND ssl_validate_chain.hostname IS NULL
+       AND ssl_validate_chain.max_depth IS NULL AND ssl_validate_chain.revocation = 'if_available'
+       AND pg_catalog.pg_has_role(netbox_ssl_internal.ssl_caller(), 'netbox_ssl_operator', 'MEMBER') THEN
+        UPDATE @extschema@.ssl_certificate AS c
+           SET chain_status = r.status, chain_validated_at = ssl_validate_chain.at,
+               chain_message = r.message, chain_depth = r.depth
+         WHERE c.id = ssl_validate_chain.id;
+    END IF;
+    status := r.status;
+    depth := r.depth;
+    message := r.message;
+    chain := r.chain;
+    RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone, hostname text, max_depth integer, revocation text) IS 'Validates a stored certificate''s chain with OpenSSL''s path builder and the web-PKI rules: intermediates from its issuer_chain and from the stored CA certificates that can issue it (looked up by name and key identifier), anchors from ssl_trust_anchor, at a time, for an optional host name or IP, with at most max_depth intermediates in a path (NULL: 32; negative: 22023), checking revocation against the stored CRLs and OCSP answers as revocation says (''none'', ''if_available'' (default), ''required''; else 22023). An unusable stored issuer_chain is reported as invalid. Stores the result on the certificate when called at now() without a host name, max_depth or revocation argument by an operator or admin.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone, hostname text, max_depth integer, revocation text) FROM PUBLIC;
+GRANT ALL ON FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone, hostname text, max_depth integer, revocation text) TO netbox_ssl_reader;
+
+-- (4) ssl_validate_all by batches (issue "Speed", item 4).
+CREATE OR REPLACE FUNCTION @extschema@.ssl_validate_all() RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER COST 1e+06
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    anchors bytea[];
+    ids bigint[];
+    batch_size constant integer := 2000;
+    n integer := 0;
+    done integer;
+    t timestamptz := now();
+BEGIN
+    -- Read once: the C function keeps one X509_STORE of the anchors for
+    -- every call. Intermediates are looked up by name, so the cost does not
+    -- grow with unrelated CA certificates.
+    anchors := coalesce((SELECT array_agg(a.der ORDER BY a.id) FROM @extschema@.ssl_trust_anchor AS a), '{}');
+    -- The certificates to validate, fixed at the start (as a cursor would).
+    ids := coalesce((SELECT array_agg(c.id ORDER BY c.id) FROM @extschema@.ssl_certificate AS c
+                      WHERE c.status = 'active'), '{}');
+    PERFORM netbox_ssl_internal.ssl_chain_run(true);
+    FOR lo IN 1 .. cardinality(ids) BY batch_size LOOP
+        WITH b AS MATERIALIZED (
+            SELECT c.id, c.pem_content, c.issuer_chain, c.issuer, c.authority_key_id
+              FROM @extschema@.ssl_certificate AS c
+             WHERE c.id = ANY (ids[lo : lo + batch_size - 1])
+        ), g AS MATERIALIZED (
+            -- One candidate look-up per distinct issuer of the batch.
+            SELECT d.issuer, d.no_key, d.key, d.issuer_chain,
+                   netbox_ssl_internal.ssl_chain_candidates(d.issuer, d.authority_key_id, d.issuer_chain) AS candidates
+              FROM (SELECT DISTINCT b.issuer, b.authority_key_id IS NULL AS no_key, coalesce(b.authority_key_id, '') AS key,
+                           b.authority_key_id, b.issuer_chain
+                      FROM b) AS d
+        ), v AS MATERIALIZED (
+            -- A bad stored issuer_chain is a verdict (invalid), never an error.
+            SELECT b.id, r.status, r.depth, r.message
+              FROM b JOIN g ON (g.issuer, g.no_key, g.key, g.issuer_chain)
+                             = (b.issuer, b.authority_key_id IS NULL, coalesce(b.authority_key_id, ''), b.issuer_chain),
+                   LATERAL netbox_ssl_internal.ssl_chain_verify(b.pem_content, b.issuer_chain, '{}', anchors, t, NULL,
+                                                                g.candidates, NULL, 'if_available') AS r
+        ), u AS (
+            UPDATE @extschema@.ssl_certificate AS c
+               SET chain_status = v.status, chain_validated_at = t, chain_message = v.message, chain_depth = v.depth
+              FROM v WHERE c.id = v.id
+        )
+        SELECT count(*) INTO done FROM v;
+        -- The progress NOTICE of 1.5: every 10,000 certificates.
+        FOR k IN n / 10000 + 1 .. (n + done) / 10000 LOOP
+            RAISE NOTICE 'ssl_validate_all: % certificates validated', k * 10000;
+        END LOOP;
+        n := n + done;
+    END LOOP;
+    PERFORM netbox_ssl_internal.ssl_chain_run(false);
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.ssl_validate_all() IS 'Validates (revocation: if_available) and stores the chain of every active certificate at now(); returns the number validated, with a NOTICE every 10,000. Works by batches of 2,000: the trust store is built once per call, issuer candidates are looked up once per distinct issuer of a batch and decoded once per run, and each batch is stored by one UPDATE. A certificate with an unusable issuer_chain is stored as invalid and the run goes on.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_validate_all() FROM PUBLIC;
+GRANT ALL ON FUNCTION @extschema@.ssl_validate_all() TO netbox_ssl_operator;
+
+-- (5) ssl_check_compliance: one full join finds what to write and delete
+-- (issue "Speed", item 5); the issuer_chain check is memoized in C.
+CREATE OR REPLACE FUNCTION @extschema@.ssl_check_compliance(id bigint DEFAULT NULL::bigint) RETURNS TABLE(certificate_id bigint, policy text, policy_type text, result text, severity text, message text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    only_id bigint := ssl_check_compliance.id;
+BEGIN
+    IF only_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.ssl_certificate c WHERE c.id = only_id) THEN
+        RAISE EXCEPTION 'certificate % does not exist', only_id USING ERRCODE = 'P0002';
+    END IF;
+    RETURN QUERY
+    WITH checked AS MATERIALIZED (
+        SELECT c.id, c.tenant, c.algorithm, c.key_size, c.valid_from, c.valid_to, c.signature_algorithm,
+               c.sans, c.common_name, c.issuer, c.subject, c.spki_sha256, (c.issuer_chain <> ''
+                AND netbox_ssl_internal.ssl_issuer_chain_check(c.issuer_chain, false) IS NULL) AS has_chain,
+               c.chain_status = 'valid' AS chain_valid,
+               CASE c.algorithm WHEN 'rsa' THEN 'RSA' WHEN 'ecdsa' THEN 'ECDSA' WHEN 'dsa' THEN 'DSA'
+                                WHEN 'ed25519' THEN 'Ed25519' WHEN 'ed448' THEN 'Ed448' ELSE 'unknown' END AS alg_name
+          FROM @extschema@.ssl_certificate c
+         WHERE CASE WHEN only_id IS NULL THEN c.status = 'active' ELSE c.id = only_id END
+    ), pol AS MATERIALIZED (
+        SELECT p.id, p.name, p.policy_type, p.severity, p.parameters, p.tenant
+          FROM @extschema@.ssl_compliance_policy p WHERE p.enabled
+    ), applicable AS NOT MATERIALIZED (
+        -- Inlined into each branch, so each joins the certificates to the
+        -- few policies of its type instead of filtering one big product.
+        SELECT c.*, p.id AS pid, p.name AS pname, p.policy_type AS ptype, p.severity AS psev, p.parameters AS prm
+          FROM checked c JOIN pol p ON p.tenant IS NULL OR p.tenant = c.tenant
+    ), hashes AS MATERIALIZED (
+        -- A handful of distinct names: the regular expressions run once per
+        -- name (inlined, they ran once per certificate: 1 s per 10,000).
+        SELECT d.signature_algorithm, netbox_ssl_internal.ssl_signature_hash(d.signature_algorithm) AS hash
+          FROM (SELECT DISTINCT c.signature_algorithm FROM checked c) d
+    ), res (cid, pid, pname, ptype, psev, failed, msg) AS (
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               CASE WHEN m.min IS NULL THEN false ELSE a.key_size IS NULL OR a.key_size < m.min END,
+               CASE WHEN m.min IS NULL THEN format('%s keys are not covered by this policy.', a.alg_name)
+                    WHEN a.key_size IS NULL THEN format('%s key size is unknown; the minimum is %s bits.', a.alg_name, m.min)
+                    WHEN a.key_size < m.min THEN format('%s key of %s bits is below the minimum of %s.', a.alg_name, a.key_size, m.min)
+                    ELSE format('%s key of %s bits meets the minimum of %s.', a.alg_name, a.key_size, m.min) END
+          FROM applicable a CROSS JOIN LATERAL (SELECT (a.prm ->> a.algorithm)::integer AS min) m
+         WHERE a.ptype = 'min_key_size'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               a.valid_to - a.valid_from + interval '1 second' > make_interval(days => (a.prm ->> 'max_days')::integer),
+               format(CASE WHEN a.valid_to - a.valid_from + interval '1 second' > make_interval(days => (a.prm ->> 'max_days')::integer)
+                           THEN 'Validity of %s days exceeds the maximum of %s.'
+                           ELSE 'Validity of %s days is within the maximum of %s.' END,
+                      ceil((extract(epoch FROM a.valid_to - a.valid_from) + 1) / 86400), a.prm ->> 'max_days')
+          FROM applicable a WHERE a.ptype = 'max_validity_days'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               NOT (a.prm -> 'algorithms') ? a.algorithm,
+               CASE WHEN (a.prm -> 'algorithms') ? a.algorithm THEN format('Key algorithm %s is allowed.', a.alg_name)
+                    ELSE format('Key algorithm %s is not allowed (allowed: %s).', a.alg_name,
+                                (SELECT string_agg(e, ', ') FROM jsonb_array_elements_text(a.prm -> 'algorithms') e)) END
+          FROM applicable a WHERE a.ptype = 'algorithm_allowed'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               (a.prm -> 'algorithms') ? a.algorithm,
+               CASE WHEN (a.prm -> 'algorithms') ? a.algorithm THEN format('Key algorithm %s is forbidden.', a.alg_name)
+                    ELSE format('Key algorithm %s is not forbidden.', a.alg_name) END
+          FROM applicable a WHERE a.ptype = 'algorithm_forbidden'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               coalesce((a.prm -> 'algorithms') ? h.hash, false),
+               CASE WHEN coalesce((a.prm -> 'algorithms') ? h.hash, false)
+                    THEN format('Signature algorithm %s uses the forbidden hash %s.', a.signature_algorithm, upper(h.hash))
+                    WHEN h.hash IS NULL THEN format('Signature algorithm %s names no hash, so none of the forbidden ones.', a.signature_algorithm)
+                    ELSE format('Signature algorithm %s uses %s, which is not forbidden.', a.signature_algorithm, upper(h.hash)) END
+          FROM applicable a JOIN hashes h ON h.signature_algorithm = a.signature_algorithm
+         WHERE a.ptype = 'signature_algorithm_forbidden'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               a.valid_to < now() + make_interval(days => (a.prm ->> 'warning_days')::integer),
+               CASE WHEN a.valid_to < now()
+                    THEN format('Expired %s days ago.', floor(extract(epoch FROM now() - a.valid_to) / 86400))
+                    WHEN a.valid_to < now() + make_interval(days => (a.prm ->> 'warning_days')::integer)
+                    THEN format('Expires in %s days, within the warning window of %s days.',
+                                floor(extract(epoch FROM a.valid_to - now()) / 86400), a.prm ->> 'warning_days')
+                    ELSE format('Expires in %s days, outside the warning window of %s days.',
+                                floor(extract(epoch FROM a.valid_to - now()) / 86400), a.prm ->> 'warning_days') END
+          FROM applicable a WHERE a.ptype = 'expiry_warning'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               cardinality(a.sans) < (a.prm ->> 'min_count')::integer,
+               format(CASE WHEN cardinality(a.sans) < (a.prm ->> 'min_count')::integer
+                           THEN 'SAN count %s is below the required %s.'
+                           ELSE 'SAN count %s meets the required %s.' END,
+                      cardinality(a.sans), a.prm ->> 'min_count')
+          FROM applicable a WHERE a.ptype = 'san_required'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               i.hit IS NULL,
+               CASE WHEN i.hit IS NULL THEN format('Issuer %s matches none of the allowed issuers.', a.issuer)
+                    ELSE format('Issuer %s matches the allowed issuer "%s".', a.issuer, i.hit) END
+          FROM applicable a
+          CROSS JOIN LATERAL (SELECT min(e) AS hit FROM jsonb_array_elements_text(a.prm -> 'issuers') e
+                               WHERE strpos(lower(a.issuer), lower(e)) > 0) i
+         WHERE a.ptype = 'issuer_allowed'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               i.hit IS NOT NULL,
+               CASE WHEN i.hit IS NULL THEN format('Issuer %s matches no forbidden issuer.', a.issuer)
+                    ELSE format('Issuer %s matches the forbidden issuer "%s".', a.issuer, i.hit) END
+          FROM applicable a
+          CROSS JOIN LATERAL (SELECT min(e) AS hit FROM jsonb_array_elements_text(a.prm -> 'issuers') e
+                               WHERE strpos(lower(a.issuer), lower(e)) > 0) i
+         WHERE a.ptype = 'issuer_forbidden'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               w.name IS NOT NULL,
+               CASE WHEN w.name IS NULL THEN 'No wildcard names.'
+                    ELSE format('Wildcard name %s is forbidden.', w.name) END
+          FROM applicable a
+          CROSS JOIN LATERAL (SELECT coalesce(
+                 (SELECT substr(s, 5) FROM unnest(a.sans) WITH ORDINALITY AS u(s, n)
+                   WHERE s LIKE 'DNS:%*%' ORDER BY n LIMIT 1),
+                 CASE WHEN strpos(a.common_name, '*') > 0 THEN a.common_name END) AS name) w
+         WHERE a.ptype = 'wildcard_forbidden'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               NOT a.has_chain AND a.chain_valid IS NOT TRUE AND a.subject <> a.issuer,
+               CASE WHEN a.has_chain THEN 'An issuer chain is stored.'
+                    WHEN a.chain_valid THEN 'The chain was validated from the trust store and stored CA certificates.'
+                    WHEN a.subject = a.issuer THEN 'Self-signed, so no issuer chain is needed.'
+                    ELSE 'No issuer chain is stored.' END
+          FROM applicable a WHERE a.ptype = 'chain_required'
+        UNION ALL
+        SELECT a.id, a.pid, a.pname, a.ptype, a.psev,
+               r.pred IS NOT NULL,
+               CASE WHEN r.pred IS NULL THEN 'Does not reuse the key of a certificate it replaced.'
+                    ELSE format('Renewal kept the key of certificate %s, which it replaced.', r.pred) END
+          FROM applicable a
+          CROSS JOIN LATERAL (
+              SELECT min(x.pred) AS pred FROM (
+                  SELECT o.id AS pred FROM @extschema@.ssl_certificate o
+                   WHERE o.replaced_by = a.id AND o.spki_sha256 = a.spki_sha256
+                  UNION ALL
+                  SELECT o.id FROM @extschema@.ssl_lifecycle_event e
+                    JOIN @extschema@.ssl_certificate o ON o.id = e.related_certificate_id
+                   WHERE e.certificate_id = a.id AND e.event_type = 'activated' AND o.spki_sha256 = a.spki_sha256
+              ) x) r
+         WHERE a.ptype = 'key_reuse_forbidden'
+    ), diff AS MATERIALIZED (
+        -- 1.6: one hash full join of the new results with the stored ones
+        -- (of the checked scope) finds what to write and what to delete;
+        -- unchanged results (most of them, at every run after the first)
+        -- drop out here, so neither statement below touches them.
+        SELECT r.cid, r.pid, CASE WHEN r.failed THEN 'fail' ELSE 'pass' END AS result, r.psev, r.msg,
+               o.certificate_id AS old_cid, o.policy_id AS old_pid, r.cid IS NULL AS gone
+          FROM res r
+          FULL JOIN (SELECT x.certificate_id, x.policy_id, x.result, x.severity, x.message
+                       FROM @extschema@.ssl_compliance_result x
+                      WHERE only_id IS NULL OR x.certificate_id = only_id) o
+            ON o.certificate_id = r.cid AND o.policy_id = r.pid
+         WHERE r.cid IS NULL OR o.certificate_id IS NULL
+            OR (o.result, o.severity, o.message)
+               IS DISTINCT FROM (CASE WHEN r.failed THEN 'fail' ELSE 'pass' END, r.psev, r.msg)
+    ), stored AS (
+        INSERT INTO @extschema@.ssl_compliance_result AS t (certificate_id, policy_id, result, severity, message, changed_at)
+        SELECT d.cid, d.pid, d.result, d.psev, d.msg, now()
+          FROM diff d WHERE NOT d.gone
+        ON CONFLICT ON CONSTRAINT ssl_compliance_result_pkey DO UPDATE
+           SET result = excluded.result, severity = excluded.severity, message = excluded.message,
+               changed_at = excluded.changed_at
+         -- An unchanged result is not rewritten: a check of 100,000
+         -- certificates would otherwise write a million row versions.
+         WHERE (t.result, t.severity, t.message) IS DISTINCT FROM (excluded.result, excluded.severity, excluded.message)
+        RETURNING 1
+    ), stale AS (
+        -- Results that no longer apply (in the checked scope).
+        DELETE FROM @extschema@.ssl_compliance_result t
+         USING diff d
+         WHERE d.gone AND t.certificate_id = d.old_cid AND t.policy_id = d.old_pid
+        RETURNING 1
+    )
+    SELECT r.cid, r.pname, r.ptype, CASE WHEN r.failed THEN 'fail' ELSE 'pass' END, r.psev, r.msg
+      FROM res r;
+END
+$$;
+
+
 -- (end of part V)
 
 -- ===========================================================================
