@@ -845,11 +845,13 @@ Attempt PathVerifier::run(STACK_OF(X509)* untrusted, STACK_OF(X509)* trusted) co
 
     if (rc == 1) {
         if (chain && logical_intermediates(chain.get()) > max_depth) {
-            // Worded as OpenSSL words its own depth error.
+            // Worded as OpenSSL words its own depth error, about the first
+            // intermediate beyond the limit (as OpenSSL reports it).
             const int top = sk_X509_num(chain.get()) - 1;
+            const int over = std::min(top, max_depth + 1);
             result.status = ChainStatus::Invalid;
-            result.depth = top;
-            result.message = "Certificate at depth " + std::to_string(top) + " (" + subject_text(cert_at(top)) +
+            result.depth = over;
+            result.message = "Certificate at depth " + std::to_string(over) + " (" + subject_text(cert_at(over)) +
                              ") fails: certificate chain too long.";
             return attempt;
         }

@@ -11,21 +11,32 @@
 // and the intermediate pool are byte-for-byte the ones of the previous call,
 // the X509_STORE is reused, so ssl_validate_all (one call per certificate)
 // decodes the anchors once, not once per certificate.
+//
+// Within one ssl_validate_all run (ssl_chain_run(true) .. ssl_chain_run(false),
+// and never past the end of the transaction) the issuer candidates, which
+// many leaves share, are decoded once per distinct text (RunCache below).
+// That cache holds decoded certificates only, never a verdict, so it cannot
+// outlive a change of trust anchors in any way that matters; it is dropped
+// at the end of the run all the same.
 #include "core/certificate.hpp"
 #include "core/chain.hpp"
 #include "core/encoding.hpp"
 
 #include "pg/adapter.hpp"
 #include "pg/boundary.hpp"
+#include "pg/revocation.hpp"
 
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 extern "C" {
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -89,6 +100,39 @@ const netbox_ssl::ChainValidator& validator_for(const ByteList& anchors, const B
     return *cache->validator;
 }
 
+// The per-call intermediates of one ssl_validate_all run (a leaf's
+// issuer_chain, then its issuer candidates), decoded once per distinct pair:
+// the leaves of one issuer share both. Only active between
+// ssl_chain_run(true) and ssl_chain_run(false) or the end of the
+// transaction; bounded, so a run over very many distinct issuers cannot grow
+// it without limit (it is then emptied and refilled). It holds decoded
+// certificates and the issuer_chain's structural problem, never a verdict.
+struct Intermediates {
+    netbox_ssl::CertificateSet certs;  // the issuer_chain's (if usable), then the candidates
+    std::string chain_problem;         // "" when the issuer_chain is usable
+};
+struct RunCache {
+    bool active = false;
+    std::size_t bytes = 0;
+    std::unordered_map<std::string, std::unique_ptr<Intermediates>> entries;
+};
+RunCache* run_cache = nullptr;
+constexpr std::size_t kRunCacheBytes = 64u * 1024u * 1024u;
+
+void end_run() noexcept {
+    if (run_cache == nullptr) return;
+    run_cache->active = false;
+    run_cache->bytes = 0;
+    run_cache->entries.clear();  // destructors only: no PostgreSQL call, no throw
+}
+
+void end_run_at_xact_end(XactEvent event, void* /*arg*/) {
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
+        event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE) {
+        end_run();
+    }
+}
+
 // The rules of a stored issuer_chain (security item 7): PEM CERTIFICATE
 // blocks that decode, at least one, nothing else but text between blocks.
 // Adds the certificates to `out`; throws Error(PrivateKey) for a key and
@@ -106,17 +150,93 @@ std::string chain_rule_problem(std::string_view text, netbox_ssl::CertificateSet
     return {};
 }
 
+// The per-call intermediates of a certificate: its issuer_chain (when it
+// can be used; otherwise `chain_problem` says why and none of it is used),
+// then the issuer candidates. Inside run_core only.
+void decode_intermediates(Bytes chain, Bytes candidates, Size chain_limit, Intermediates& out) {
+    // A chain that cannot be used (too large, a private key, a block that
+    // is not a certificate or does not decode) is a verdict about this
+    // certificate, not an error: ssl_validate_all goes on with the next.
+    if (chain.len > chain_limit) {
+        out.chain_problem = "it is larger than netbox_ssl.max_input_bytes";
+    } else {
+        try {
+            out.chain_problem = chain_rule_problem(std::string_view(chain.data, chain.len), out.certs);
+        } catch (const netbox_ssl::Error& e) {
+            if (e.kind() == netbox_ssl::ErrorKind::Internal) throw;
+            out.chain_problem = e.kind() == netbox_ssl::ErrorKind::PrivateKey || e.kind() == netbox_ssl::ErrorKind::Pkcs12
+                                    ? std::string("it holds a private key")
+                                    : std::string(e.what());
+        }
+    }
+    if (!out.chain_problem.empty()) out.certs = netbox_ssl::CertificateSet();
+    // Issuer candidates found by the caller (by name and key identifier)
+    // are per-call intermediates after the issuer_chain.
+    out.certs.add_pem(std::string_view(candidates.data, candidates.len));
+}
+
+// decode_intermediates, from the run's cache when a run is active (else
+// into `scratch`). Inside run_core only.
+const Intermediates& intermediates_for(Bytes chain, Bytes candidates, Size chain_limit, Intermediates& scratch) {
+    if (run_cache == nullptr || !run_cache->active) {
+        decode_intermediates(chain, candidates, chain_limit, scratch);
+        return scratch;
+    }
+    std::string key = std::to_string(chain.len);
+    key.push_back(':');
+    key.append(chain.data, chain.len);
+    key.append(candidates.data, candidates.len);
+    auto found = run_cache->entries.find(key);
+    if (found != run_cache->entries.end()) return *found->second;
+    auto entry = std::make_unique<Intermediates>();
+    decode_intermediates(chain, candidates, chain_limit, *entry);
+    if (run_cache->bytes + key.size() > kRunCacheBytes) {
+        run_cache->entries.clear();
+        run_cache->bytes = 0;
+    }
+    run_cache->bytes += key.size();
+    return *run_cache->entries.emplace(std::move(key), std::move(entry)).first->second;
+}
+
 }  // namespace
 
 // ssl_chain_verify(leaf text, chain text, pool text[], anchors bytea[],
-//                  at timestamptz, hostname text,
+//                  at timestamptz, hostname text
+//                  [, candidates text [, max_depth int, revocation text]],
 //                  OUT status text, OUT depth int, OUT message text, OUT chain text[])
+// 1.4 passes six arguments, 1.5 seven (the issuer candidates), 1.6 nine:
+// a schema not yet updated keeps working with the 1.6 library, without
+// revocation checking (as before 1.6).
 NETBOX_SSL_ENTRY(ssl_chain_verify) {
     require_arg(fcinfo, 0, "the certificate to validate");
     require_arg(fcinfo, 4, "the validation time");
     const TimestampTz at = PG_GETARG_TIMESTAMPTZ(4);
     if (TIMESTAMP_NOT_FINITE(at)) {
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the validation time must be finite"), errhidestmt(true)));
+    }
+    int max_depth = 32;  // ChainOptions' default: the most intermediates a path may hold
+    netbox_ssl::RevocationMode revocation = netbox_ssl::RevocationMode::None;
+    if (PG_NARGS() > 8) {
+        if (!PG_ARGISNULL(7)) {
+            max_depth = PG_GETARG_INT32(7);
+            if (max_depth < 0) {
+                ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("max_depth must not be negative"),
+                                errhint("Pass the most intermediates a path may hold, or NULL for the default of 32."),
+                                errhidestmt(true)));
+            }
+        }
+        require_arg(fcinfo, 8, "revocation");
+        char* mode = text_to_cstring(PG_GETARG_TEXT_PP(8));
+        if (strcmp(mode, "none") == 0) {
+            revocation = netbox_ssl::RevocationMode::None;
+        } else if (strcmp(mode, "if_available") == 0) {
+            revocation = netbox_ssl::RevocationMode::IfAvailable;
+        } else if (strcmp(mode, "required") == 0) {
+            revocation = netbox_ssl::RevocationMode::Required;
+        } else {
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("revocation must be 'none', 'if_available' or 'required'"), errhidestmt(true)));
+        }
     }
     const Bytes leaf = read_text_arg(fcinfo, 0);
     const Bytes chain = read_text_arg(fcinfo, 1);
@@ -148,31 +268,20 @@ NETBOX_SSL_ENTRY(ssl_chain_verify) {
         const netbox_ssl::ChainValidator& validator = validator_for(anchors, pool);
         netbox_ssl::CertificateSet leaf_set;
         leaf_set.add_pem(std::string_view(leaf.data, leaf.len));
-        // A chain that cannot be used (too large, a private key, a block that
-        // is not a certificate or does not decode) is a verdict about this
-        // certificate, not an error: ssl_validate_all goes on with the next.
-        std::string chain_problem;
-        netbox_ssl::CertificateSet extra;
-        if (chain.len > chain_limit) {
-            chain_problem = "it is larger than netbox_ssl.max_input_bytes";
-        } else {
-            try {
-                chain_problem = chain_rule_problem(std::string_view(chain.data, chain.len), extra);
-            } catch (const netbox_ssl::Error& e) {
-                if (e.kind() == netbox_ssl::ErrorKind::Internal) throw;
-                chain_problem = e.kind() == netbox_ssl::ErrorKind::PrivateKey || e.kind() == netbox_ssl::ErrorKind::Pkcs12
-                                    ? std::string("it holds a private key")
-                                    : std::string(e.what());
-            }
-        }
-        // Issuer candidates found by the caller (1.5: by name and key
-        // identifier) are per-call intermediates after the issuer_chain.
-        if (!chain_problem.empty()) extra = netbox_ssl::CertificateSet();
-        extra.add_pem(std::string_view(candidates.data, candidates.len));
+        Intermediates scratch;
+        const Intermediates& extra = intermediates_for(chain, candidates, chain_limit, scratch);
+        const std::string& chain_problem = extra.chain_problem;
         netbox_ssl::ChainOptions options;
         options.at = unix_seconds(at);
+        options.max_depth = max_depth;
         if (hostname != nullptr) options.hostname = std::string(hostname);
-        netbox_ssl::ChainResult r = validator.validate(leaf_set, extra, options);
+        std::unique_ptr<netbox_ssl::RevocationSource> source;
+        if (revocation != netbox_ssl::RevocationMode::None) {
+            source = stored_revocation_source();
+            options.revocation = revocation;
+            options.revocation_source = source.get();
+        }
+        netbox_ssl::ChainResult r = validator.validate(leaf_set, extra.certs, options);
         if (!chain_problem.empty()) {
             r.status = netbox_ssl::ChainStatus::Invalid;
             r.depth = 0;
@@ -190,6 +299,29 @@ NETBOX_SSL_ENTRY(ssl_chain_verify) {
                        text_array_datum(chain_items, nchain)};
     bool nulls[4] = {false, false, false, false};
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+// ssl_chain_run(started boolean) RETURNS void: true starts a validation run
+// of ssl_validate_all (the issuer candidates are then decoded once per
+// distinct text), false ends it. A run also ends with its transaction.
+NETBOX_SSL_ENTRY(ssl_chain_run) {
+    require_arg(fcinfo, 0, "started");
+    const bool started = PG_GETARG_BOOL(0);
+    static bool callback_registered = false;
+    if (!callback_registered) {
+        RegisterXactCallback(end_run_at_xact_end, nullptr);
+        callback_registered = true;
+    }
+    end_run();
+    if (started) {
+        CoreFailure failure;
+        const bool ok = run_core(&failure, [&] {
+            if (run_cache == nullptr) run_cache = new RunCache();
+            run_cache->active = true;
+        });
+        if (!ok) raise_core_error(&failure, InputForm::Text, CoreErrorStyle::Chain);
+    }
+    PG_RETURN_VOID();
 }
 
 // ssl_chain_split_pem(pem text) RETURNS bytea[]: every CERTIFICATE block of
@@ -231,6 +363,35 @@ NETBOX_SSL_ENTRY(ssl_chain_split_pem) {
 // PEM input. With raise_error the problem is raised with its SQLSTATE (the
 // statement hidden from the log); without, it is returned as one sentence,
 // NULL when the chain is acceptable.
+// Answers of ssl_issuer_chain_check(chain, false) already given in this
+// query, by call site (fn_extra, freed with the query): ssl_check_compliance
+// asks about every certificate, and most share one of a few chains, so each
+// distinct chain is decoded once per query (1.6, issue "Speed", item 5).
+struct ChainCheckMemo {
+    static constexpr int kEntries = 64;
+    int count;
+    Size limit;
+    struct Entry {
+        uint32 hash;
+        Size len;
+        char* data;
+        text* answer;  // NULL: the chain is acceptable
+    } entries[kEntries];
+};
+
+ChainCheckMemo* chain_check_memo(FunctionCallInfo fcinfo, Size limit) {
+    auto* memo = static_cast<ChainCheckMemo*>(fcinfo->flinfo->fn_extra);
+    if (memo == nullptr) {
+        memo = static_cast<ChainCheckMemo*>(MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ChainCheckMemo)));
+        fcinfo->flinfo->fn_extra = memo;
+    }
+    if (memo->limit != limit) {  // the setting changed: forget every answer
+        memo->count = 0;
+        memo->limit = limit;
+    }
+    return memo;
+}
+
 NETBOX_SSL_ENTRY(ssl_issuer_chain_check) {
     if (PG_ARGISNULL(0)) PG_RETURN_NULL();
     const bool raise_error = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
@@ -242,6 +403,20 @@ NETBOX_SSL_ENTRY(ssl_issuer_chain_check) {
     refuse_oversized("issuer_chain", raw_size, limit, "Store only the intermediate certificates of the chain.");
     const Bytes chain = read_text_arg(fcinfo, 0);
 
+    ChainCheckMemo* memo = nullptr;
+    uint32 hash = 0;
+    if (!raise_error) {
+        memo = chain_check_memo(fcinfo, limit);
+        hash = hash_bytes(reinterpret_cast<const unsigned char*>(chain.data), static_cast<int>(chain.len));
+        for (int i = 0; i < memo->count; ++i) {
+            const ChainCheckMemo::Entry& e = memo->entries[i];
+            if (e.hash == hash && e.len == chain.len && memcmp(e.data, chain.data, chain.len) == 0) {
+                if (e.answer == nullptr) PG_RETURN_NULL();
+                PG_RETURN_TEXT_P(e.answer);
+            }
+        }
+    }
+
     char problem_text[128] = {};
     CoreFailure failure;
     const bool ok = run_core(&failure, [&] {
@@ -249,19 +424,35 @@ NETBOX_SSL_ENTRY(ssl_issuer_chain_check) {
         const std::string problem = chain_rule_problem(std::string_view(chain.data, chain.len), set);
         snprintf(problem_text, sizeof problem_text, "%s", problem.c_str());
     });
+    text* answer = nullptr;
     if (!ok) {
         if (!raise_error && !failure.out_of_memory && failure.kind != netbox_ssl::ErrorKind::Internal) {
             const bool key = failure.kind == netbox_ssl::ErrorKind::PrivateKey || failure.kind == netbox_ssl::ErrorKind::Pkcs12;
-            PG_RETURN_TEXT_P(cstring_to_text(key ? "The issuer chain holds a private key."
-                                                 : psprintf("The issuer chain is malformed: %s.", failure.message)));
+            answer = cstring_to_text(key ? "The issuer chain holds a private key."
+                                         : psprintf("The issuer chain is malformed: %s.", failure.message));
+        } else {
+            raise_core_error(&failure, InputForm::Text, CoreErrorStyle::Chain);
         }
-        raise_core_error(&failure, InputForm::Text, CoreErrorStyle::Chain);
+    } else if (problem_text[0] != '\0') {
+        if (raise_error) {
+            ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION), errmsg("%s", problem_text),
+                            errhint("Store the intermediate certificates as PEM CERTIFICATE blocks, or '' for none."),
+                            errhidestmt(true)));
+        }
+        answer = cstring_to_text(psprintf("The issuer chain is malformed: %s.", problem_text));
     }
-    const char* problem = problem_text;
-    if (problem[0] == '\0') PG_RETURN_NULL();
-    if (!raise_error) PG_RETURN_TEXT_P(cstring_to_text(psprintf("The issuer chain is malformed: %s.", problem)));
-    ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION), errmsg("%s", problem),
-                    errhint("Store the intermediate certificates as PEM CERTIFICATE blocks, or '' for none."),
-                    errhidestmt(true)));
-    PG_RETURN_NULL();
+    if (memo != nullptr && memo->count < ChainCheckMemo::kEntries) {
+        ChainCheckMemo::Entry& e = memo->entries[memo->count++];
+        e.hash = hash;
+        e.len = chain.len;
+        e.data = static_cast<char*>(MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, chain.len + 1));
+        memcpy(e.data, chain.data, chain.len);
+        e.answer = nullptr;
+        if (answer != nullptr) {
+            e.answer = static_cast<text*>(MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE(answer)));
+            memcpy(e.answer, answer, VARSIZE(answer));
+        }
+    }
+    if (answer == nullptr) PG_RETURN_NULL();
+    PG_RETURN_TEXT_P(answer);
 }

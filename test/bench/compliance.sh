@@ -4,8 +4,11 @@
 # certificates (varied key types and sizes, signature hashes, SAN counts,
 # wildcards, issuers, tenants, chains), enables one policy of every type
 # (13 in all, one of them tenant-scoped), and times
-#   - the baseline: SELECT count(*) over the same active rows;
-#   - a full check (first run inserts the results, second run updates them);
+#   - the baselines: SELECT count(*) over the same active rows, and the 1.5
+#     function (test/bench/compliance_1.5.sql, installed beside the current
+#     one as bench_check_compliance_15), interleaved with the current one;
+#   - a full check (first run inserts the results, the others update them);
+#   - that the current and the 1.5 function return the same results;
 #   - the check of one certificate by id;
 #   - ssl_match_authorities() over every row (rows = row updates made).
 # Needs the extension installed (make install) and runs its own throwaway
@@ -27,8 +30,14 @@ trap sandbox_stop EXIT
 PSQL=(psql -X -q -At -v ON_ERROR_STOP=1)
 
 pem=$(cat test/fixtures/janus-old.pem)
-"${PSQL[@]}" -v pem="$pem" -v n="$COMPLIANCE_CERTS" <<'SQL'
+# Stored issuer chains are PEM that decodes (the 1.5 trigger checks them):
+# a third of the rows have none, the others one of two real chains.
+chain1=$(cat test/fixtures/intermediate.pem)
+chain2=$(cat test/fixtures/chain/intermediate.pem)
+"${PSQL[@]}" -v pem="$pem" -v chain1="$chain1" -v chain2="$chain2" -v n="$COMPLIANCE_CERTS" <<'SQL'
 CREATE EXTENSION netbox_ssl;
+\i test/bench/compliance_1.5.sql
+RESET search_path;
 CREATE TABLE proto AS SELECT * FROM ssl_parse(:'pem');
 \set t0 `date +%s.%N`
 INSERT INTO ssl_certificate (common_name, subject, issuer, serial_number, fingerprint_sha256, valid_from,
@@ -50,7 +59,7 @@ SELECT 'host' || g || '.example.net', 'CN=host' || g || '.example.net',
               'ED25519', 'dsa_with_SHA256'])[1 + g % 6],
        false, NULL, 'AA:' || (g % 4),
        upper(rtrim(regexp_replace(encode(sha256(('k' || g)::text::bytea), 'hex'), '(..)', '\1:', 'g'), ':')),
-       p.pem_content, CASE WHEN g % 3 = 0 THEN '' ELSE 'chain' END, 'active', 'tenant-' || (g % 10)
+       p.pem_content, (ARRAY['', :'chain1', :'chain2'])[1 + g % 3], 'active', 'tenant-' || (g % 10)
   FROM proto p, generate_series(1, :n) g;
 \set t1 `date +%s.%N`
 VACUUM ANALYZE ssl_certificate;
@@ -82,7 +91,13 @@ for run in 1 2 3; do :
 done
 for run in $(seq 1 "$COMPLIANCE_RUNS"); do
     timed "ssl_check_compliance() run $run" "SELECT count(*) AS n FROM ssl_check_compliance()"
+    timed "1.5 function run $run" "SELECT count(*) AS n FROM bench_check_compliance_15()"
 done
+# Same results as 1.5 (both directions), or the figures mean nothing.
+diff=$("${PSQL[@]}" -c "SELECT count(*) FROM ((SELECT * FROM ssl_check_compliance() EXCEPT ALL SELECT * FROM bench_check_compliance_15())
+                                  UNION ALL (SELECT * FROM bench_check_compliance_15() EXCEPT ALL SELECT * FROM ssl_check_compliance())) d")
+echo "results differing from 1.5: $diff"
+[ "$diff" = 0 ] || { echo "compliance.sh: ssl_check_compliance() differs from the 1.5 function" >&2; exit 1; }
 timed "ssl_check_compliance(id)" "SELECT count(*) AS n FROM ssl_check_compliance(4242)"
 timed "ssl_match_authorities()" "SELECT ssl_match_authorities() + $COMPLIANCE_CERTS - $COMPLIANCE_CERTS AS n"
 "${PSQL[@]}" -c "SELECT tenant, certificates, checks, failed, critical_failures, score FROM ssl_compliance_score ORDER BY tenant" \
@@ -92,12 +107,13 @@ timed "ssl_match_authorities()" "SELECT ssl_match_authorities() + $COMPLIANCE_CE
     { what[NR] = $1; ms[NR] = $2; rows[NR] = $3 }
     $1 ~ /^baseline/ { if (base == "" || $2 < base) base = $2 }
     $1 ~ /^ssl_check_compliance\(\) run/ && $1 !~ /run 1$/ { if (best == "" || $2 < best) best = $2 }
+    $1 ~ /^1.5 function run/ && $1 !~ /run 1$/ { if (old == "" || $2 < old) old = $2 }
     END {
         printf "%-36s %12s %12s %14s %10s\n", "step", "ms", "rows", "rows/s", "x baseline"
         for (i = 1; i <= NR; i++) {
             rate = ms[i] > 0 ? rows[i] / (ms[i] / 1000) : 0
             printf "%-36s %12.1f %12d %14.0f %10s\n", what[i], ms[i], rows[i], rate,
-                   (what[i] ~ /^ssl_check/ && base > 0) ? sprintf("%.0fx", ms[i] / base) : ""
+                   (what[i] ~ /^(ssl_check|1.5)/ && base > 0) ? sprintf("%.0fx", ms[i] / base) : ""
         }
-        if (best != "") printf "\n%d certificates: full check (update run, best) %.0f ms = %.0f certificates/s; baseline count(*) %.1f ms\n", n, best, n / (best / 1000), base
+        if (best != "") printf "\n%d certificates: full check (update run, best) %.0f ms = %.0f certificates/s; 1.5 function %.0f ms; baseline count(*) %.1f ms\n", n, best, n / (best / 1000), old, base
     }'

@@ -70,7 +70,7 @@ CREATE TABLE @extschema@.ssl_certificate (
     CONSTRAINT ssl_certificate_acme_provider_check CHECK ((acme_provider = ANY (ARRAY['letsencrypt'::text, 'letsencrypt_staging'::text, 'zerossl'::text, 'buypass'::text, 'google'::text, 'sectigo'::text, 'digicert'::text, 'other'::text]))),
     CONSTRAINT ssl_certificate_algorithm_check CHECK ((algorithm = ANY (ARRAY['rsa'::text, 'ecdsa'::text, 'ed25519'::text, 'ed448'::text, 'dsa'::text, 'unknown'::text]))),
     CONSTRAINT ssl_certificate_ari_window_check CHECK ((((ari_window_start IS NULL) = (ari_window_end IS NULL)) AND (ari_window_start <= ari_window_end))),
-    CONSTRAINT ssl_certificate_chain_status_check CHECK ((chain_status = ANY (ARRAY['valid'::text, 'invalid'::text, 'self_signed'::text, 'no_chain'::text, 'untrusted_root'::text, 'expired'::text, 'not_yet_valid'::text, 'hostname_mismatch'::text, 'unknown'::text]))),
+    CONSTRAINT ssl_certificate_chain_status_check CHECK ((chain_status = ANY (ARRAY['valid'::text, 'invalid'::text, 'self_signed'::text, 'no_chain'::text, 'untrusted_root'::text, 'expired'::text, 'not_yet_valid'::text, 'hostname_mismatch'::text, 'unknown'::text, 'revoked'::text]))),
     CONSTRAINT ssl_certificate_fingerprint_format CHECK ((fingerprint_sha256 ~ '^[0-9A-F]{2}(:[0-9A-F]{2}){31}$'::text)),
     CONSTRAINT ssl_certificate_issuing_ca_source_check CHECK (((issuing_ca_source = ANY (ARRAY['key_id'::text, 'pattern'::text, 'manual'::text])) AND ((issuing_ca_id IS NULL) = (issuing_ca_source IS NULL)))),
     CONSTRAINT ssl_certificate_key_size_check CHECK ((key_size > 0)),

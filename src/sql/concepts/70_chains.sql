@@ -13,21 +13,27 @@ COMMENT ON FUNCTION netbox_ssl_internal.ssl_chain_split_pem(pem text) IS 'Intern
 
 REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_chain_split_pem(pem text) FROM PUBLIC;
 
-CREATE FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) RETURNS record
-    LANGUAGE c IMMUTABLE COST 20000 PARALLEL SAFE
+-- 1.6: one signature (the 1.4 and 1.5 ones are gone; the C function still
+-- accepts their argument counts for a schema not yet updated). The defaults
+-- keep a call with the first six or seven arguments working. STABLE, no
+-- longer IMMUTABLE: with revocation it reads the stored CRLs and OCSP answers.
+CREATE FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, candidates text DEFAULT ''::text, max_depth integer DEFAULT NULL::integer, revocation text DEFAULT 'if_available'::text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) RETURNS record
+    LANGUAGE c STABLE COST 20000 PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'ssl_chain_verify';
 
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) IS 'Internal: validates the PEM leaf with its PEM chain, the PEM pool of intermediates and the DER anchors at a time, for an optional host name or IP. The store is cached per backend while pool and anchors are unchanged.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, candidates text, max_depth integer, revocation text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) IS 'Internal: validates the PEM leaf with its PEM issuer_chain (an unusable one gives status invalid), the PEM candidates, the PEM pool of intermediates and the DER anchors at a time, for an optional host name or IP, with at most max_depth intermediates (NULL: 32; negative: 22023) and revocation ''none'', ''if_available'' or ''required'' (else 22023) against the stored CRLs and OCSP answers. The store is cached per backend while pool and anchors are unchanged.';
 
-REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, candidates text, max_depth integer, revocation text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) FROM PUBLIC;
 
-CREATE FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, candidates text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) RETURNS record
-    LANGUAGE c IMMUTABLE COST 20000 PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'ssl_chain_verify';
+-- Brackets one ssl_validate_all run: inside it the issuer candidates that
+-- many leaves share are decoded once (never a verdict is kept).
+CREATE FUNCTION netbox_ssl_internal.ssl_chain_run(started boolean) RETURNS void
+    LANGUAGE c VOLATILE STRICT PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'ssl_chain_run';
 
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, candidates text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) IS 'Internal: validates the PEM leaf with its PEM issuer_chain (an unusable one gives status invalid), the PEM candidates, the PEM pool of intermediates and the DER anchors at a time, for an optional host name or IP. The store is cached per backend while pool and anchors are unchanged.';
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_chain_run(started boolean) IS 'Internal: true starts a validation run of ssl_validate_all (issuer candidates decoded once per distinct text, for this backend), false ends it; a run also ends with its transaction.';
 
-REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_chain_verify(leaf text, issuer_chain text, pool text[], anchors bytea[], at timestamp with time zone, hostname text, candidates text, OUT status text, OUT depth integer, OUT message text, OUT chain text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_chain_run(started boolean) FROM PUBLIC;
 
 -- Issuer candidates through the indexes of 10_tables.sql (subject name, key
 -- id), up to 8 levels up and at most 64 certificates, instead of handing
@@ -129,7 +135,9 @@ COMMENT ON FUNCTION @extschema@.ssl_trust_anchor_load(pem_bundle text, source te
 REVOKE ALL ON FUNCTION @extschema@.ssl_trust_anchor_load(pem_bundle text, source text) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_trust_anchor_load(pem_bundle text, source text) TO netbox_ssl_admin;
 
-CREATE FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone DEFAULT now(), hostname text DEFAULT NULL::text) RETURNS TABLE(status text, depth integer, message text, chain text[])
+-- 1.6: max_depth and revocation (issue "Trust"); the 1.5 three-argument
+-- function is replaced (its calls keep working through the defaults).
+CREATE FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone DEFAULT now(), hostname text DEFAULT NULL::text, max_depth integer DEFAULT NULL::integer, revocation text DEFAULT 'if_available'::text) RETURNS TABLE(status text, depth integer, message text, chain text[])
     LANGUAGE plpgsql SECURITY DEFINER COST 50000 ROWS 1
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -143,6 +151,17 @@ BEGIN
     IF ssl_validate_chain.at IS NULL OR NOT isfinite(ssl_validate_chain.at) THEN
         RAISE EXCEPTION 'the validation time must be a finite timestamp' USING ERRCODE = '22023';
     END IF;
+    -- Arguments first, before any look-up (the C function checks them too).
+    IF ssl_validate_chain.max_depth < 0 THEN
+        RAISE EXCEPTION 'max_depth must not be negative' USING ERRCODE = '22023',
+              HINT = 'Pass the most intermediates a path may hold, or NULL for the default of 32.';
+    END IF;
+    IF ssl_validate_chain.revocation IS NULL THEN
+        RAISE EXCEPTION 'revocation must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF ssl_validate_chain.revocation NOT IN ('none', 'if_available', 'required') THEN
+        RAISE EXCEPTION 'revocation must be ''none'', ''if_available'' or ''required''' USING ERRCODE = '22023';
+    END IF;
     SELECT c.pem_content, c.issuer_chain, c.issuer, c.authority_key_id INTO cert
       FROM @extschema@.ssl_certificate AS c WHERE c.id = ssl_validate_chain.id;
     IF NOT FOUND THEN
@@ -155,11 +174,13 @@ BEGIN
             cert.pem_content, cert.issuer_chain, '{}',
             coalesce((SELECT array_agg(a.der ORDER BY a.id) FROM @extschema@.ssl_trust_anchor AS a), '{}'),
             ssl_validate_chain.at, ssl_validate_chain.hostname,
-            netbox_ssl_internal.ssl_chain_candidates(cert.issuer, cert.authority_key_id, cert.issuer_chain));
-    -- Only a check of the certificate as it stands (now, no host name) is
-    -- stored, and only for callers who may write (operators and admins);
-    -- readers get the answer without a write.
+            netbox_ssl_internal.ssl_chain_candidates(cert.issuer, cert.authority_key_id, cert.issuer_chain),
+            ssl_validate_chain.max_depth, ssl_validate_chain.revocation);
+    -- Only a check of the certificate as it stands (now, no host name, the
+    -- default depth and revocation) is stored, and only for callers who may
+    -- write (operators and admins); readers get the answer without a write.
     IF ssl_validate_chain.at = now() AND ssl_validate_chain.hostname IS NULL
+       AND ssl_validate_chain.max_depth IS NULL AND ssl_validate_chain.revocation = 'if_available'
        AND pg_catalog.pg_has_role(netbox_ssl_internal.ssl_caller(), 'netbox_ssl_operator', 'MEMBER') THEN
         UPDATE @extschema@.ssl_certificate AS c
            SET chain_status = r.status, chain_validated_at = ssl_validate_chain.at,
@@ -174,46 +195,72 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone, hostname text) IS 'Validates a stored certificate''s chain with OpenSSL''s path builder and the web-PKI rules: intermediates from its issuer_chain and from the stored CA certificates that can issue it (looked up by name and key identifier), anchors from ssl_trust_anchor, at a time, for an optional host name or IP. An unusable stored issuer_chain is reported as invalid. Stores the result on the certificate when called at now() without a host name by an operator or admin.';
+COMMENT ON FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone, hostname text, max_depth integer, revocation text) IS 'Validates a stored certificate''s chain with OpenSSL''s path builder and the web-PKI rules: intermediates from its issuer_chain and from the stored CA certificates that can issue it (looked up by name and key identifier), anchors from ssl_trust_anchor, at a time, for an optional host name or IP, with at most max_depth intermediates in a path (NULL: 32; negative: 22023), checking revocation against the stored CRLs and OCSP answers as revocation says (''none'', ''if_available'' (default), ''required''; else 22023). An unusable stored issuer_chain is reported as invalid. Stores the result on the certificate when called at now() without a host name, max_depth or revocation argument by an operator or admin.';
 
-REVOKE ALL ON FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone, hostname text) FROM PUBLIC;
-GRANT ALL ON FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone, hostname text) TO netbox_ssl_reader;
+REVOKE ALL ON FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone, hostname text, max_depth integer, revocation text) FROM PUBLIC;
+GRANT ALL ON FUNCTION @extschema@.ssl_validate_chain(id bigint, at timestamp with time zone, hostname text, max_depth integer, revocation text) TO netbox_ssl_reader;
 
+-- 1.6: by batches of 2,000 certificates (issue "Speed", item 4). Per batch,
+-- the issuer candidates are looked up once per distinct (issuer, key id,
+-- issuer_chain), the C function decodes each distinct candidate set once
+-- per run (ssl_chain_run), and the verdicts are stored by one UPDATE.
 CREATE FUNCTION @extschema@.ssl_validate_all() RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER COST 1e+06
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     anchors bytea[];
-    cert record;
-    r record;
+    ids bigint[];
+    batch_size constant integer := 2000;
     n integer := 0;
+    done integer;
     t timestamptz := now();
 BEGIN
     -- Read once: the C function keeps one X509_STORE of the anchors for
-    -- every call. Intermediates are looked up per certificate by name, so
-    -- the cost does not grow with unrelated CA certificates.
+    -- every call. Intermediates are looked up by name, so the cost does not
+    -- grow with unrelated CA certificates.
     anchors := coalesce((SELECT array_agg(a.der ORDER BY a.id) FROM @extschema@.ssl_trust_anchor AS a), '{}');
-    FOR cert IN SELECT c.id, c.pem_content, c.issuer_chain, c.issuer, c.authority_key_id
-                  FROM @extschema@.ssl_certificate AS c
-                 WHERE c.status = 'active' ORDER BY c.id LOOP
-        -- A bad stored issuer_chain is a verdict (invalid), never an error.
-        r := netbox_ssl_internal.ssl_chain_verify(
-                cert.pem_content, cert.issuer_chain, '{}', anchors, t, NULL,
-                netbox_ssl_internal.ssl_chain_candidates(cert.issuer, cert.authority_key_id, cert.issuer_chain));
-        UPDATE @extschema@.ssl_certificate AS c
-           SET chain_status = r.status, chain_validated_at = t, chain_message = r.message, chain_depth = r.depth
-         WHERE c.id = cert.id;
-        n := n + 1;
-        IF n % 10000 = 0 THEN
-            RAISE NOTICE 'ssl_validate_all: % certificates validated', n;
-        END IF;
+    -- The certificates to validate, fixed at the start (as a cursor would).
+    ids := coalesce((SELECT array_agg(c.id ORDER BY c.id) FROM @extschema@.ssl_certificate AS c
+                      WHERE c.status = 'active'), '{}');
+    PERFORM netbox_ssl_internal.ssl_chain_run(true);
+    FOR lo IN 1 .. cardinality(ids) BY batch_size LOOP
+        WITH b AS MATERIALIZED (
+            SELECT c.id, c.pem_content, c.issuer_chain, c.issuer, c.authority_key_id
+              FROM @extschema@.ssl_certificate AS c
+             WHERE c.id = ANY (ids[lo : lo + batch_size - 1])
+        ), g AS MATERIALIZED (
+            -- One candidate look-up per distinct issuer of the batch.
+            SELECT d.issuer, d.no_key, d.key, d.issuer_chain,
+                   netbox_ssl_internal.ssl_chain_candidates(d.issuer, d.authority_key_id, d.issuer_chain) AS candidates
+              FROM (SELECT DISTINCT b.issuer, b.authority_key_id IS NULL AS no_key, coalesce(b.authority_key_id, '') AS key,
+                           b.authority_key_id, b.issuer_chain
+                      FROM b) AS d
+        ), v AS MATERIALIZED (
+            -- A bad stored issuer_chain is a verdict (invalid), never an error.
+            SELECT b.id, r.status, r.depth, r.message
+              FROM b JOIN g ON (g.issuer, g.no_key, g.key, g.issuer_chain)
+                             = (b.issuer, b.authority_key_id IS NULL, coalesce(b.authority_key_id, ''), b.issuer_chain),
+                   LATERAL netbox_ssl_internal.ssl_chain_verify(b.pem_content, b.issuer_chain, '{}', anchors, t, NULL,
+                                                                g.candidates, NULL, 'if_available') AS r
+        ), u AS (
+            UPDATE @extschema@.ssl_certificate AS c
+               SET chain_status = v.status, chain_validated_at = t, chain_message = v.message, chain_depth = v.depth
+              FROM v WHERE c.id = v.id
+        )
+        SELECT count(*) INTO done FROM v;
+        -- The progress NOTICE of 1.5: every 10,000 certificates.
+        FOR k IN n / 10000 + 1 .. (n + done) / 10000 LOOP
+            RAISE NOTICE 'ssl_validate_all: % certificates validated', k * 10000;
+        END LOOP;
+        n := n + done;
     END LOOP;
+    PERFORM netbox_ssl_internal.ssl_chain_run(false);
     RETURN n;
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.ssl_validate_all() IS 'Validates and stores the chain of every active certificate at now(); returns the number validated, with a NOTICE every 10,000. Builds the trust store once per call; issuer candidates are looked up per certificate by name and key identifier. A certificate with an unusable issuer_chain is stored as invalid and the run goes on.';
+COMMENT ON FUNCTION @extschema@.ssl_validate_all() IS 'Validates (revocation: if_available) and stores the chain of every active certificate at now(); returns the number validated, with a NOTICE every 10,000. Works by batches of 2,000: the trust store is built once per call, issuer candidates are looked up once per distinct issuer of a batch and decoded once per run, and each batch is stored by one UPDATE. A certificate with an unusable issuer_chain is stored as invalid and the run goes on.';
 
 REVOKE ALL ON FUNCTION @extschema@.ssl_validate_all() FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_validate_all() TO netbox_ssl_operator;
