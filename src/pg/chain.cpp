@@ -117,7 +117,7 @@ struct RunCache {
     std::unordered_map<std::string, std::unique_ptr<Intermediates>> entries;
 };
 RunCache* run_cache = nullptr;
-constexpr std::size_t kRunCacheBytes = 64u * 1024u * 1024u;
+constexpr std::size_t kRunCacheBytes = std::size_t{64} * 1024 * 1024;
 
 void end_run() noexcept {
     if (run_cache == nullptr) return;
