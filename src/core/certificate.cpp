@@ -44,6 +44,8 @@ using X509Ptr = Owned<X509, X509_free>;
 using BasicConstraintsPtr = Owned<BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free>;
 using OctetStringPtr = Owned<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>;
 using AuthorityKeyIdPtr = Owned<AUTHORITY_KEYID, AUTHORITY_KEYID_free>;
+using DistPointsPtr = Owned<CRL_DIST_POINTS, CRL_DIST_POINTS_free>;
+using InfoAccessPtr = Owned<AUTHORITY_INFO_ACCESS, AUTHORITY_INFO_ACCESS_free>;
 
 // One certificate of the input, from either decoder: `light` (the fast path,
 // public key left encoded) or `x509` (d2i_X509, the reference). `fields`
@@ -182,6 +184,37 @@ std::optional<std::string> first_name_value(const X509_NAME* name, int nid) {
     return asn1_string_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, at)));
 }
 
+// The URI of a GeneralName, as text like the other text columns (no NUL,
+// valid UTF-8), or nothing for the other kinds of name.
+void push_uri(const GENERAL_NAME* gn, std::vector<std::string>& out) {
+    int type = 0;
+    void* value = GENERAL_NAME_get0_value(gn, &type);
+    if (type == GEN_URI && value != nullptr) out.push_back(ia5_text(static_cast<ASN1_IA5STRING*>(value)));
+}
+
+// crl_urls: the fullName URIs of every DistributionPoint, in order (a
+// nameRelativeToCRLIssuer names no URL); ocsp_urls and ca_issuers_urls: the
+// URI accessLocations of Authority Information Access, by access method.
+// An extension that is absent, repeated or undecodable gives no URLs, as
+// for the other extensions (X509V3_get_d2i).
+void fill_revocation_urls(const detail::CertFields& cert, CertificateInfo& info) {
+    DistPointsPtr points(get_ext<CRL_DIST_POINTS>(cert, NID_crl_distribution_points));
+    for (int i = 0; points && i < sk_DIST_POINT_num(points.get()); ++i) {
+        const DIST_POINT* dp = sk_DIST_POINT_value(points.get(), i);
+        if (dp == nullptr || dp->distpoint == nullptr || dp->distpoint->type != 0) continue;
+        const GENERAL_NAMES* names = dp->distpoint->name.fullname;
+        for (int j = 0; j < sk_GENERAL_NAME_num(names); ++j) push_uri(sk_GENERAL_NAME_value(names, j), info.crl_urls);
+    }
+    InfoAccessPtr access(get_ext<AUTHORITY_INFO_ACCESS>(cert, NID_info_access));
+    for (int i = 0; access && i < sk_ACCESS_DESCRIPTION_num(access.get()); ++i) {
+        const ACCESS_DESCRIPTION* ad = sk_ACCESS_DESCRIPTION_value(access.get(), i);
+        if (ad == nullptr) continue;
+        const int method = OBJ_obj2nid(ad->method);
+        if (method == NID_ad_OCSP) push_uri(ad->location, info.ocsp_urls);
+        if (method == NID_ad_ca_issuers) push_uri(ad->location, info.ca_issuers_urls);
+    }
+}
+
 void fill_fields(const DecodedCert& dc, CertificateInfo& info) {
     const detail::CertFields& cert = dc.fields;
     const auto* der = reinterpret_cast<const unsigned char*>(dc.der.data());
@@ -236,6 +269,8 @@ void fill_fields(const DecodedCert& dc, CertificateInfo& info) {
     info.subject_key_id = key_id_text(skid.get());
     AuthorityKeyIdPtr akid(get_ext<AUTHORITY_KEYID>(cert, NID_authority_key_identifier));
     info.authority_key_id = akid ? key_id_text(akid->keyid) : std::nullopt;
+
+    fill_revocation_urls(cert, info);
 
     info.pem_content = pem_encode(dc.der, "CERTIFICATE");
     ERR_clear_error();
@@ -483,6 +518,9 @@ CertificateInfo finish(CertificateInfo info, const ParseOptions& options) {
         if (info.issuer_cn) info.issuer_cn = escape_non_ascii(*info.issuer_cn);
         if (info.issuer_org) info.issuer_org = escape_non_ascii(*info.issuer_org);
         for (std::string& san : info.sans) san = escape_non_ascii(san);
+        for (auto* urls : {&info.crl_urls, &info.ocsp_urls, &info.ca_issuers_urls}) {
+            for (std::string& url : *urls) url = escape_non_ascii(url);
+        }
     }
     return info;
 }

@@ -115,6 +115,9 @@ bool expect_same(const std::string& input, const std::string& what, bool pem_api
     EXPECT_EQ(a.spki_sha256, b.spki_sha256) << what << ": spki_sha256";
     EXPECT_EQ(a.pem_content, b.pem_content) << what << ": pem_content";
     EXPECT_EQ(a.issuer_chain, b.issuer_chain) << what << ": issuer_chain";
+    EXPECT_EQ(a.crl_urls, b.crl_urls) << what << ": crl_urls";
+    EXPECT_EQ(a.ocsp_urls, b.ocsp_urls) << what << ": ocsp_urls";
+    EXPECT_EQ(a.ca_issuers_urls, b.ca_issuers_urls) << what << ": ca_issuers_urls";
     if (tally != nullptr) ++tally->parsed;
     return true;
 }
