@@ -909,8 +909,8 @@ bool fill_lean(std::string_view der, CertificateInfo& info) {
 
 // The lean path for one DER certificate, or nullopt to take the others.
 std::optional<CertificateInfo> parse_lean(std::string_view der) {
-    CertificateInfo info;
-    if (!fill_lean(der, info)) {
+    std::optional<CertificateInfo> info(std::in_place);
+    if (!fill_lean(der, *info)) {
         ERR_clear_error();
         return std::nullopt;
     }

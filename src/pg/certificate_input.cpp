@@ -68,7 +68,16 @@ namespace {
 Datum ssl_parse_common(FunctionCallInfo fcinfo, InputForm form) {
     FlatCert cert;
     read_certificate_arg(fcinfo, 0, form, &cert);
-    TupleDesc desc = composite_result_desc(fcinfo);
+    // The blessed result descriptor, looked up once per call site and query
+    // (fn_extra lives as long as the FmgrInfo), not once per row.
+    auto desc = static_cast<TupleDesc>(fcinfo->flinfo->fn_extra);
+    if (desc == nullptr) {
+        const MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+        desc = CreateTupleDescCopy(composite_result_desc(fcinfo));
+        desc = BlessTupleDesc(desc);
+        MemoryContextSwitchTo(old);
+        fcinfo->flinfo->fn_extra = desc;
+    }
     // A schema not yet updated to 1.6 has the 20 attributes of 1.5: the
     // values past desc->natts are not read.
     if (desc->natts > kParseColumns) elog(ERROR, "ssl_certificate_info has unexpected attributes");
