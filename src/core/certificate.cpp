@@ -558,7 +558,7 @@ struct LeanName {
 // names come from OpenSSL (OBJ_nid2sn), as X509_NAME_print_ex prints them.
 struct AttributeType {
     std::string_view oid;
-    int nid;
+    int nid;  // cppcheck-suppress unusedStructMember ; read through find_if's iterator
 };
 const AttributeType kAttributeTypes[] = {
     {std::string_view("\x55\x04\x03", 3), NID_commonName},
@@ -606,29 +606,29 @@ bool simple_name(std::string_view whole, LeanName& out) {
     };
     Entry entries[16];
     std::size_t n = 0;
-    for (std::size_t at = 0; at < body.size();) {
+    for (std::size_t at = 0; at != body.size();) {
         std::string_view rdn;
         std::string_view atv;
         std::string_view oid;
         std::string_view value;
         std::size_t r = 0;
         std::size_t a = 0;
-        if (n == 16 || !der_next(body, at, tag, rdn) || tag != 0x31 || !der_next(rdn, r, tag, atv) || tag != 0x30 ||
-            r != rdn.size() || !der_next(atv, a, tag, oid) || tag != 0x06 || !der_next(atv, a, tag, value) ||
-            a != atv.size() || (tag != 0x0C && tag != 0x13 && tag != 0x16) || !plain_value(value)) {
+        unsigned char rdn_tag = 0;
+        unsigned char atv_tag = 0;
+        unsigned char oid_tag = 0;
+        unsigned char value_tag = 0;
+        if (n == 16 || !der_next(body, at, rdn_tag, rdn) || rdn_tag != 0x31 || !der_next(rdn, r, atv_tag, atv) ||
+            atv_tag != 0x30 || r != rdn.size() || !der_next(atv, a, oid_tag, oid) || oid_tag != 0x06 ||
+            !der_next(atv, a, value_tag, value) || a != atv.size() ||
+            (value_tag != 0x0C && value_tag != 0x13 && value_tag != 0x16) || !plain_value(value)) {
             return false;
         }
-        const char* sn = nullptr;
-        for (const AttributeType& type : kAttributeTypes) {
-            if (type.oid == oid) {
-                sn = OBJ_nid2sn(type.nid);
-                if (type.nid == NID_commonName && !out.cn) out.cn = std::string(value);
-                if (type.nid == NID_organizationName && !out.org) out.org = std::string(value);
-                break;
-            }
-        }
-        if (sn == nullptr) return false;
-        entries[n++] = {sn, value};
+        const auto type = std::find_if(std::begin(kAttributeTypes), std::end(kAttributeTypes),
+                                       [&](const AttributeType& t) { return t.oid == oid; });
+        if (type == std::end(kAttributeTypes)) return false;
+        if (type->nid == NID_commonName && !out.cn) out.cn = std::string(value);
+        if (type->nid == NID_organizationName && !out.org) out.org = std::string(value);
+        entries[n++] = {OBJ_nid2sn(type->nid), value};
     }
     for (std::size_t i = n; i-- > 0;) {
         if (i + 1 != n) out.text += ',';
@@ -719,14 +719,14 @@ T* d2i_value(std::string_view value, T* (*d2i)(T**, const unsigned char**, long)
 void lean_sans(std::string_view value, CertificateInfo& info, std::optional<std::string>& first_dns) {
     std::string_view list;
     bool simple = only_tlv(value, 0x30, list);
-    for (std::size_t at = 0; simple && at < list.size();) {
+    for (std::size_t at = 0; simple && at != list.size();) {
         unsigned char tag = 0;
         std::string_view name;
         simple = der_next(list, at, tag, name) && (tag == 0x81 || tag == 0x82 || tag == 0x86 || tag == 0x87);
     }
     if (simple) {
         info.sans.reserve(8);
-        for (std::size_t at = 0; at < list.size();) {
+        for (std::size_t at = 0; at != list.size();) {
             unsigned char tag = 0;
             std::string_view name;
             der_next(list, at, tag, name);
@@ -783,7 +783,7 @@ void der_put_length(std::string& out, std::size_t len) {
         out.push_back(static_cast<char>(len));
         return;
     }
-    unsigned char buf[sizeof(std::size_t)];
+    unsigned char buf[sizeof(std::size_t)] = {};
     std::size_t n = 0;
     for (std::size_t v = len; v != 0; v >>= 8) buf[n++] = static_cast<unsigned char>(v & 0xFF);
     out.push_back(static_cast<char>(0x80 | n));

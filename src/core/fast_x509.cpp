@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 
@@ -549,7 +550,6 @@ bool decode_lean(std::string_view der, LeanCert& out) {
 
     std::size_t t = 0;
     std::string_view content;
-    unsigned char tag = 0;
     if (t < tbs.size() && static_cast<unsigned char>(tbs[0]) == 0xA0) {  // [0] EXPLICIT version
         std::string_view version;
         std::size_t v = 0;
@@ -572,12 +572,12 @@ bool decode_lean(std::string_view der, LeanCert& out) {
     std::string_view spki;
     if (!der_expect(tbs, t, 0x30, spki, &out.spki)) return false;
     std::size_t k = 0;
-    std::string_view key_bits;
-    if (!der_algorithm(spki, k, out.key_oid, &out.key_params, false) || !der_expect(spki, k, 0x03, key_bits) ||
-        k != spki.size() || key_bits.empty() || key_bits[0] != 0) {
+    std::string_view key_bitstring;
+    if (!der_algorithm(spki, k, out.key_oid, &out.key_params, false) || !der_expect(spki, k, 0x03, key_bitstring) ||
+        k != spki.size() || key_bitstring.empty() || key_bitstring[0] != 0) {
         return false;
     }
-    out.key = key_bits.substr(1);
+    out.key = key_bitstring.substr(1);
     const std::size_t head_end = t;
     out.tbs_head = tbs.substr(0, head_end);
     out.extensions.clear();
@@ -606,9 +606,12 @@ bool decode_lean(std::string_view der, LeanCert& out) {
                     return false;
                 }
             }
+            unsigned char tag = 0;
             if (!der_next(body, b, tag, ext.value) || tag != 0x04 || b != body.size()) return false;
-            for (const LeanExtension& seen : out.extensions) {
-                if (seen.oid == ext.oid) return false;  // a repeated extension: X509V3_get_d2i's rules
+            // A repeated extension: X509V3_get_d2i's rules (absent) are the other paths'.
+            if (std::any_of(out.extensions.begin(), out.extensions.end(),
+                            [&](const LeanExtension& seen) { return seen.oid == ext.oid; })) {
+                return false;
             }
             out.extensions.push_back(ext);
         }
