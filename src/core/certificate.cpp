@@ -829,9 +829,32 @@ const std::string_view kOidAia("\x2B\x06\x01\x05\x05\x07\x01\x01", 8);
 const std::string_view kOidCtPoison("\x2B\x06\x01\x04\x01\xD6\x79\x02\x04\x03", 10);
 const std::string_view kOidCtScts("\x2B\x06\x01\x04\x01\xD6\x79\x02\x04\x02", 10);
 
-// All columns of one DER certificate but issuer_chain, or false to decline
-// (then `info` is to be discarded).
-bool fill_lean(std::string_view der, CertificateInfo& info) {
+std::string octets(const ASN1_OCTET_STRING* s) {
+    if (s == nullptr) return {};
+    return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
+}
+
+// The subjectKeyIdentifier's bytes and the authorityKeyIdentifier's
+// keyIdentifier bytes for ChainKeys, as fill_chain_keys reads them.
+std::string lean_skid_bytes(std::string_view value) {
+    std::string_view id;
+    if (only_tlv(value, 0x04, id)) return std::string(id);
+    OctetStringPtr skid(d2i_value<ASN1_OCTET_STRING>(value, d2i_ASN1_OCTET_STRING));
+    return octets(skid.get());
+}
+
+std::string lean_akid_bytes(std::string_view value) {
+    std::string_view body;
+    std::string_view id;
+    if (only_tlv(value, 0x30, body) && only_tlv(body, 0x80, id)) return std::string(id);
+    AuthorityKeyIdPtr akid(d2i_value<AUTHORITY_KEYID>(value, d2i_AUTHORITY_KEYID));
+    return akid ? octets(akid->keyid) : std::string();
+}
+
+// All columns of one DER certificate but issuer_chain (and with `keys`, its
+// chain keys), or false to decline (then `info` and `keys` are to be
+// discarded).
+bool fill_lean(std::string_view der, CertificateInfo& info, ChainKeys* keys = nullptr) {
     thread_local LeanCert lc;  // keeps the extension list's capacity
     if (!decode_lean(der, lc)) return false;
     if ((static_cast<unsigned char>(lc.serial[0]) & 0x80) != 0) return false;  // negative serials: other paths
@@ -904,6 +927,18 @@ bool fill_lean(std::string_view der, CertificateInfo& info) {
         info.tbs_sha256 = sha256_hex(reinterpret_cast<const unsigned char*>(tbs.data()), tbs.size());
     }
     info.pem_content = pem_encode(der, "CERTIFICATE");
+    if (keys != nullptr) {
+        keys->der = std::string(der);
+        keys->subject = std::string(lc.subject);  // the received bytes, as X509_NAME_get0_der gives them
+        keys->issuer = std::string(lc.issuer);
+        keys->is_ca = info.is_ca;
+        keys->skid.clear();
+        keys->akid.clear();
+        for (const LeanExtension& ext : lc.extensions) {
+            if (ext.oid == kOidSkid) keys->skid = lean_skid_bytes(ext.value);
+            if (ext.oid == kOidAkid) keys->akid = lean_akid_bytes(ext.value);
+        }
+    }
     return true;
 }
 
@@ -966,11 +1001,6 @@ std::string name_der(const X509_NAME* name) {
     return std::string(reinterpret_cast<const char*>(der), len);
 }
 
-std::string octets(const ASN1_OCTET_STRING* s) {
-    if (s == nullptr) return {};
-    return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
-}
-
 void fill_chain_keys(const DecodedCert& dc, ChainKeys& keys) {
     keys.der = dc.der;
     keys.subject = name_der(dc.fields.subject);
@@ -988,6 +1018,16 @@ void fill_chain_keys(const DecodedCert& dc, ChainKeys& keys) {
 CertificateInfo parse_single_certificate(std::string der, bool trusted_aux, const ParseOptions& options,
                                          ChainKeys* keys) {
     ErrorQueueGuard guard;
+    if (!trusted_aux && !options.force_full_parse) {
+        // The lean path, as parse_der takes it for one certificate.
+        CertificateInfo info;
+        ChainKeys lean_keys;
+        if (fill_lean(der, info, keys != nullptr ? &lean_keys : nullptr)) {
+            if (keys != nullptr) *keys = std::move(lean_keys);
+            return finish(std::move(info), options);
+        }
+        ERR_clear_error();
+    }
     DecodedCert dc = decode_der(std::move(der), trusted_aux, !options.force_full_parse);
     CertificateInfo info;
     fill_fields(dc, info);
@@ -997,6 +1037,14 @@ CertificateInfo parse_single_certificate(std::string der, bool trusted_aux, cons
 
 ChainKeys certificate_chain_keys(std::string der, bool trusted_aux) {
     ErrorQueueGuard guard;
+    if (!trusted_aux) {
+        // Whatever the lean path accepts here, parse_single_certificate's
+        // lean path accepts too (the same decision on the same bytes).
+        CertificateInfo info;
+        ChainKeys keys;
+        if (fill_lean(der, info, &keys)) return keys;
+        ERR_clear_error();
+    }
     DecodedCert dc = decode_der(std::move(der), trusted_aux, true);
     // Refuse what parse_single_certificate refuses, so that a bundle's pass 1
     // rejects every item its pass 2 would (found by fuzz_bundle).

@@ -636,6 +636,77 @@ TEST(Differential, LeanPathCoversCommonCertificates) {
     EXPECT_GT(declined_seen, 100);
 }
 
+// Bundle items (parse_single_certificate and certificate_chain_keys, which
+// also take the lean path): the same columns and chain keys as the
+// reference path, for every generated certificate and every certificate
+// block of the fixtures.
+TEST(Differential, BundleItemsAndChainKeys) {
+    std::vector<std::pair<std::string, std::string>> items = generated_certs();
+    for (const auto& entry : fs::recursive_directory_iterator(source_path("test/fixtures"))) {
+        if (!entry.is_regular_file()) continue;
+        try {
+            int n = 0;
+            for (const PemBlock& block : split_pem(read_file(entry.path().string()))) {
+                ++n;
+                if (block.kind == PemKind::Certificate) items.emplace_back(entry.path().string() + " block " + std::to_string(n), block.der);
+            }
+        } catch (const Error&) {
+        }
+    }
+    int compared = 0;
+    int lean = 0;
+    for (const auto& [label, der] : items) {
+        ParseOptions fast_options;
+        ParseOptions full_options;
+        full_options.force_full_parse = true;
+        Outcome fast;
+        Outcome full;
+        ChainKeys fast_keys;
+        ChainKeys full_keys;
+        try {
+            fast.info = parse_single_certificate(der, false, fast_options, &fast_keys);
+            fast.ok = true;
+        } catch (const Error& e) {
+            fast.message = e.what();
+        }
+        try {
+            full.info = parse_single_certificate(der, false, full_options, &full_keys);
+            full.ok = true;
+        } catch (const Error& e) {
+            full.message = e.what();
+        }
+        EXPECT_EQ(ERR_peek_error(), 0UL);
+        ASSERT_EQ(fast.ok, full.ok) << label << ": " << fast.message << " / " << full.message;
+        if (!fast.ok) {
+            EXPECT_EQ(fast.message, full.message) << label;
+            continue;
+        }
+        ++compared;
+        if (detail::lean_path_accepts(der)) ++lean;
+        EXPECT_EQ(fast.info.subject, full.info.subject) << label;
+        EXPECT_EQ(fast.info.tbs_sha256, full.info.tbs_sha256) << label;
+        EXPECT_EQ(fast.info.sans, full.info.sans) << label;
+        EXPECT_EQ(fast.info.crl_urls, full.info.crl_urls) << label;
+        EXPECT_EQ(fast.info.pem_content, full.info.pem_content) << label;
+        EXPECT_EQ(opt(fast.info.authority_key_id), opt(full.info.authority_key_id)) << label;
+        EXPECT_EQ(fast_keys.der, full_keys.der) << label;
+        EXPECT_EQ(fast_keys.subject, full_keys.subject) << label;
+        EXPECT_EQ(fast_keys.issuer, full_keys.issuer) << label;
+        EXPECT_EQ(fast_keys.skid, full_keys.skid) << label;
+        EXPECT_EQ(fast_keys.akid, full_keys.akid) << label;
+        EXPECT_EQ(fast_keys.is_ca, full_keys.is_ca) << label;
+        const ChainKeys pass1 = certificate_chain_keys(der, false);
+        EXPECT_EQ(pass1.subject, full_keys.subject) << label;
+        EXPECT_EQ(pass1.issuer, full_keys.issuer) << label;
+        EXPECT_EQ(pass1.skid, full_keys.skid) << label;
+        EXPECT_EQ(pass1.akid, full_keys.akid) << label;
+        EXPECT_EQ(pass1.is_ca, full_keys.is_ca) << label;
+        EXPECT_EQ(pass1.der, full_keys.der) << label;
+    }
+    EXPECT_GT(compared, 500);
+    EXPECT_GT(lean, 200);
+}
+
 // The revocation URL columns on generated certificates, by value (both paths
 // are compared with each other everywhere else).
 TEST(Differential, RevocationUrls) {
