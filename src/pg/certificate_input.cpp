@@ -70,6 +70,7 @@ Datum ssl_parse_common(FunctionCallInfo fcinfo, InputForm form) {
     read_certificate_arg(fcinfo, 0, form, &cert);
     // The blessed result descriptor, looked up once per call site and query
     // (fn_extra lives as long as the FmgrInfo), not once per row.
+    if (fcinfo->flinfo == nullptr) elog(ERROR, "ssl_parse called without function call information");
     auto desc = static_cast<TupleDesc>(fcinfo->flinfo->fn_extra);
     if (desc == nullptr) {
         const MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
