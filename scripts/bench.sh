@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks of netbox_ssl on a throwaway cluster (see docs/performance.md):
-#   (a) ssl_parse vs a bare d2i_X509 + SHA-256 loop over the same certificates;
+#   (a) ssl_parse vs a bare d2i_X509 + SHA-256 loop over the same certificates,
+#       and the acceptance protocol of 1.6: ssl_parse(der) from SQL vs a bare
+#       d2i_X509 + X509_free loop, interleaved rounds, best of each;
 #   (b) ssl_import vs a plain INSERT of the same precomputed rows, in one
 #       transaction and in autocommit;
 #   (c) ssl_renew vs a plain UPDATE, with 1, 1,000 and 100,000 assignments.
@@ -123,6 +125,32 @@ step "(a) ssl_parse, $BENCH_ROUNDS runs over the staging table"
         toc parse "$run" ":n" "$BENCH_CERTS"
     done
 } | "${PSQL[@]}" >/dev/null
+
+# The acceptance protocol of issue "Speed" (1.6): the same DER values in a
+# bytea column, SELECT count(p.common_name) FROM t, LATERAL ssl_parse(der) p,
+# against a bare d2i_X509 + X509_free loop in C (no hashing); rounds
+# interleaved (one C round, then one SQL round), the best of each kept, so
+# that load from other work on the machine hits both sides alike.
+step "(a) protocol: d2i_X509 + X509_free vs ssl_parse(der) from SQL, $BENCH_ROUNDS interleaved rounds, best of each"
+"${PSQL[@]}" -c "CREATE TABLE t AS SELECT id, decode(regexp_replace(pem, '-----[A-Z ]+-----|\s', '', 'g'), 'base64') AS der FROM staging" \
+             -c "VACUUM ANALYZE t" >/dev/null
+echo "SELECT count(p.common_name) FROM t, LATERAL ssl_parse(der) p;" | "${PSQL[@]}" >/dev/null  # warm-up
+: >"$OUT/protocol_d2i.txt"
+for run in $(seq 1 "$BENCH_ROUNDS"); do
+    "$OUT/bench_d2i_baseline" "$OUT/certs.tsv" --d2i-rounds 1 | sed -n 's/^d2i_round=//p' >>"$OUT/protocol_d2i.txt"
+    {
+        tic
+        echo "SELECT count(p.common_name) AS n FROM t, LATERAL ssl_parse(der) p \\gset"
+        toc parse_protocol "$run" ":n" "$BENCH_CERTS"
+    } | "${PSQL[@]}" >/dev/null
+done
+{
+    echo "protocol_d2i=$(sort -g "$OUT/protocol_d2i.txt" | tail -1)"
+    echo "protocol_parse=$("${PSQL[@]}" -c "SELECT $BENCH_CERTS / (min(ms) / 1000) FROM bench_result WHERE name = 'parse_protocol'")"
+    echo "protocol_d2i_rounds=$(paste -sd' ' "$OUT/protocol_d2i.txt")"
+    echo "protocol_parse_rounds=$("${PSQL[@]}" -c "SELECT string_agg(round($BENCH_CERTS / (ms / 1000))::text, ' ' ORDER BY run) FROM bench_result WHERE name = 'parse_protocol'")"
+} >>"$OUT/baseline.kv"
+grep '^protocol_' "$OUT/baseline.kv"
 
 # ---------------------------------------------------------------- (b) import
 # The plain-INSERT comparison stores exactly what ssl_import stores (the same
@@ -423,6 +451,10 @@ awk -F= -v N="$BENCH_CERTS" -v R="$BENCH_ROUNDS" -v A="$BENCH_AUTOCOMMIT_RUNS" \
         row("d2i_X509 + X509_free alone", fmt_rate(base["d2i_x509"]), "")
         row("d2i_PUBKEY of the SubjectPublicKeyInfo alone", fmt_rate(base["d2i_pubkey"]), "the key decode inside d2i_X509")
         row("SHA-256 of the DER alone", fmt_rate(base["sha256"]), "")
+        pp = base["protocol_parse"]; pd = base["protocol_d2i"]
+        row("protocol: ssl_parse(der) from SQL, best of " R " interleaved rounds", fmt_rate(pp), "SELECT count(p.common_name) FROM t, LATERAL ssl_parse(der) p (rounds: " base["protocol_parse_rounds"] " certs/s)")
+        row("protocol: d2i_X509 + X509_free loop in C, no hashing, best of " R, fmt_rate(pd), "same DER, interleaved with the SQL rounds (rounds: " base["protocol_d2i_rounds"] " certs/s)")
+        row("protocol ratio ssl_parse / d2i_X509", sprintf("%.2fx", pp / pd), "target >= 4x (issue Speed, 1.6)")
 
         it = rate(db["import_txn." N]); pt = rate(db["insert_txn." N])
         ia = rate(db["import_auto." N]); pa = rate(db["insert_auto." N])

@@ -53,6 +53,15 @@ run_installcheck() {
 }
 
 section "unit tests (GoogleTest, ASan + UBSan)"
+# The differential test compares every certificate of the shared developer
+# corpus when it is there (CMakeLists.txt looks beside the checkout and at
+# /work/shared/corpus); on a machine without it those tests are skipped on
+# purpose, and said so, instead of failing.
+if [ -z "${NETBOX_SSL_CORPUS_DIR:-}" ] && [ ! -f ../shared/corpus/index.tsv ] && [ ! -f ../../shared/corpus/index.tsv ] \
+   && [ ! -f /work/shared/corpus/index.tsv ]; then
+    echo "NOTE: shared/corpus not found: the corpus unit tests are skipped (NETBOX_SSL_SKIP_CORPUS=1)"
+    export NETBOX_SSL_SKIP_CORPUS=1
+fi
 if cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DNETBOX_SSL_SANITIZE=ON >build/cmake.log 2>&1 \
    && cmake --build build/asan -j"$(nproc)" >>build/cmake.log 2>&1; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

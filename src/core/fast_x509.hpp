@@ -17,8 +17,10 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace netbox_ssl::detail {
 
@@ -63,5 +65,66 @@ std::optional<int> key_bits(const LightCert& cert);
 // extensions (the extensions field is omitted when nothing else is left), or
 // nullopt when OpenSSL cannot encode it. Leaves the error queue empty.
 std::optional<std::string> tbs_der_without_ct(const LightCert& cert);
+
+// ---------------------------------------------------------------------------
+// The lean decoder: a strict DER walker over the exact bytes, with no
+// OpenSSL objects and no allocation but the extension list. It accepts only
+// a strict subset of what d2i_X509 accepts (definite minimal lengths, the
+// RFC 5280 structure with no unique identifiers, canonical BOOLEANs, BIT
+// STRINGs without unused bits, valid OBJECT IDENTIFIERs and minimal
+// INTEGERs, no repeated extension), so that every byte range below is
+// exactly what OpenSSL would re-encode: the TBSCertificate can be hashed as
+// it stands. Whatever it declines goes to decode_light, then d2i_X509.
+
+struct LeanExtension {
+    std::string_view oid;    // OBJECT IDENTIFIER content
+    std::string_view value;  // OCTET STRING content
+    std::string_view whole;  // the Extension's whole TLV
+};
+
+struct LeanCert {
+    std::string_view tbs;            // the TBSCertificate's whole TLV
+    std::string_view tbs_head;       // its content before the [3] extensions field
+    std::string_view serial;         // INTEGER content (minimal)
+    std::string_view sig_oid;        // the TBSCertificate's signature algorithm OID content
+    std::string_view issuer;         // whole Name TLVs
+    std::string_view subject;
+    unsigned char not_before_tag = 0;
+    unsigned char not_after_tag = 0;
+    std::string_view not_before;     // UTCTime / GeneralizedTime content
+    std::string_view not_after;
+    std::string_view spki;           // SubjectPublicKeyInfo's whole TLV
+    std::string_view key_oid;        // algorithm OID content
+    std::string_view key_params;     // parameters' whole TLV, empty when absent
+    std::string_view key;            // the public key BIT STRING's bytes (no unused bits)
+    bool has_extensions = false;
+    std::vector<LeanExtension> extensions;
+};
+
+// Structure only (no field is interpreted). False declines.
+bool decode_lean(std::string_view der, LeanCert& out);
+
+// One TLV at `pos` of `in` with a one-byte tag and a minimal definite
+// length; false (pos unchanged) otherwise.
+bool der_next(std::string_view in, std::size_t& pos, unsigned char& tag, std::string_view& content,
+              std::string_view* whole = nullptr);
+
+// Content of a valid OBJECT IDENTIFIER (as c2i_ASN1_OBJECT accepts it).
+bool der_oid_valid(std::string_view content);
+
+// UTCTime (tag 0x17, YYMMDDHHMMSSZ) or GeneralizedTime (0x18,
+// YYYYMMDDHHMMSSZ) with valid calendar fields, as seconds since 1970; other
+// forms decline (false).
+bool lean_time(unsigned char tag, std::string_view content, std::int64_t& seconds);
+
+// What EVP_PKEY_get_bits reports for an RSA key (RSAPublicKey in `key`) or
+// an EC point on a named curve (`curve_oid`: namedCurve OID content), as
+// key_bits does for decode_light; nullopt where that is not certain.
+bool lean_rsa_bits(std::string_view key, std::optional<int>& bits);
+bool lean_ec_bits(std::string_view curve_oid, std::string_view key, std::optional<int>& bits);
+
+// Whether parse_der takes the lean path for these bytes (one DER
+// certificate) rather than declining to the other decoders; for tests.
+bool lean_path_accepts(std::string_view der);
 
 }  // namespace netbox_ssl::detail

@@ -49,10 +49,22 @@ struct FlatCert {
     text* issuer_cn;   // 1.4
     text* issuer_org;  // 1.4
     text* tbs_sha256;  // 1.4
+    // 1.6: where revocation data is published (text[] columns, never NULL).
+    int ncrl_urls;
+    text** crl_urls;
+    int nocsp_urls;
+    text** ocsp_urls;
+    int nca_issuers_urls;
+    text** ca_issuers_urls;
 };
 
-// Number of columns of ssl_certificate_info, in FlatCert's order.
+// Number of columns of ssl_certificate_info up to 1.5, in FlatCert's order:
+// what flat_cert_values fills (ssl_import's insert parameters $1..$20).
 constexpr int kCertColumns = 20;
+// 1.6: the three revocation URL columns follow (flat_cert_url_values);
+// ssl_certificate_info has kParseColumns attributes.
+constexpr int kCertUrlColumns = 3;
+constexpr int kParseColumns = kCertColumns + kCertUrlColumns;
 
 enum class InputForm { Text, Binary };
 
@@ -63,6 +75,8 @@ void read_certificate_arg(FunctionCallInfo fcinfo, int argno, InputForm form, Fl
 
 // The certificate as ssl_certificate_info column values.
 void flat_cert_values(const FlatCert* cert, Datum* values, bool* nulls);
+// crl_urls, ocsp_urls, ca_issuers_urls as kCertUrlColumns text[] values.
+void flat_cert_url_values(const FlatCert* cert, Datum* values, bool* nulls);
 
 // ssl_import's insert for bundle.cpp (janus.cpp); needs an SPI connection.
 // False when the fingerprint is stored already (nothing inserted).

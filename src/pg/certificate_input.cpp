@@ -38,6 +38,15 @@ void flatten_certificate(const netbox_ssl::CertificateInfo& info, FlatCert* out)
     out->issuer_cn = core_text(info.issuer_cn);
     out->issuer_org = core_text(info.issuer_org);
     out->tbs_sha256 = core_text(info.tbs_sha256);
+    auto text_list = [](const std::vector<std::string>& items, int* n) {
+        *n = static_cast<int>(items.size());
+        auto** list = static_cast<text**>(core_alloc(sizeof(text*) * (items.size() + 1)));
+        for (std::size_t i = 0; i < items.size(); ++i) list[i] = core_text(items[i]);
+        return list;
+    };
+    out->crl_urls = text_list(info.crl_urls, &out->ncrl_urls);
+    out->ocsp_urls = text_list(info.ocsp_urls, &out->nocsp_urls);
+    out->ca_issuers_urls = text_list(info.ca_issuers_urls, &out->nca_issuers_urls);
 }
 
 void read_certificate_arg(FunctionCallInfo fcinfo, int argno, InputForm form, FlatCert* out) {
@@ -59,10 +68,24 @@ namespace {
 Datum ssl_parse_common(FunctionCallInfo fcinfo, InputForm form) {
     FlatCert cert;
     read_certificate_arg(fcinfo, 0, form, &cert);
-    TupleDesc desc = composite_result_desc(fcinfo);
-    Datum values[kCertColumns];
-    bool nulls[kCertColumns];
+    // The blessed result descriptor, looked up once per call site and query
+    // (fn_extra lives as long as the FmgrInfo), not once per row.
+    if (fcinfo->flinfo == nullptr) elog(ERROR, "ssl_parse called without function call information");
+    auto desc = static_cast<TupleDesc>(fcinfo->flinfo->fn_extra);
+    if (desc == nullptr) {
+        const MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+        desc = CreateTupleDescCopy(composite_result_desc(fcinfo));
+        desc = BlessTupleDesc(desc);
+        MemoryContextSwitchTo(old);
+        fcinfo->flinfo->fn_extra = desc;
+    }
+    // A schema not yet updated to 1.6 has the 20 attributes of 1.5: the
+    // values past desc->natts are not read.
+    if (desc->natts > kParseColumns) elog(ERROR, "ssl_certificate_info has unexpected attributes");
+    Datum values[kParseColumns];
+    bool nulls[kParseColumns];
     flat_cert_values(&cert, values, nulls);
+    flat_cert_url_values(&cert, values + kCertColumns, nulls + kCertColumns);
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
@@ -98,6 +121,13 @@ void flat_cert_values(const FlatCert* c, Datum* values, bool* nulls) {
     put_text(17, c->issuer_cn);
     put_text(18, c->issuer_org);
     put_text(19, c->tbs_sha256);
+}
+
+void flat_cert_url_values(const FlatCert* c, Datum* values, bool* nulls) {
+    values[0] = text_array_datum(c->crl_urls, c->ncrl_urls);
+    values[1] = text_array_datum(c->ocsp_urls, c->nocsp_urls);
+    values[2] = text_array_datum(c->ca_issuers_urls, c->nca_issuers_urls);
+    nulls[0] = nulls[1] = nulls[2] = false;
 }
 
 NETBOX_SSL_ENTRY(ssl_parse_text) { return ssl_parse_common(fcinfo, InputForm::Text); }

@@ -22,6 +22,57 @@ COMMENT ON COLUMN @extschema@.ssl_certificate.ca_issuers_urls IS 'The caIssuers 
 -- (end of part 0)
 
 -- ===========================================================================
+-- Part P: parse without waste; revocation URL columns
+-- ===========================================================================
+
+-- ssl_parse returns the three revocation URL columns of part 0 too, last.
+-- ssl_certificate_info is still only a function result and a PL/pgSQL
+-- variable type (no table column, view or index uses it), so attributes can
+-- be added in place; the C parser fills them in this order
+-- (src/pg/adapter.hpp, kParseColumns).
+ALTER TYPE @extschema@.ssl_certificate_info
+    ADD ATTRIBUTE crl_urls text[],
+    ADD ATTRIBUTE ocsp_urls text[],
+    ADD ATTRIBUTE ca_issuers_urls text[];
+
+-- Backfill the rows stored before 1.6 from their stored PEM, as 1.4 did for
+-- its parser columns: with the guard off so that updated_at keeps meaning
+-- "last edited by someone", one set-based UPDATE of only the rows that have
+-- URLs, and row by row should a stored PEM no longer parse (that row keeps
+-- '{}' rather than failing the upgrade).
+ALTER TABLE @extschema@.ssl_certificate DISABLE TRIGGER ssl_certificate_guard;
+DO $$
+DECLARE
+    r record;
+BEGIN
+    BEGIN
+        UPDATE @extschema@.ssl_certificate AS c
+           SET crl_urls = p.crl_urls, ocsp_urls = p.ocsp_urls, ca_issuers_urls = p.ca_issuers_urls
+          FROM @extschema@.ssl_certificate AS c2
+               CROSS JOIN LATERAL @extschema@.ssl_parse(c2.pem_content) AS p
+         WHERE c2.id = c.id
+           AND (p.crl_urls, p.ocsp_urls, p.ca_issuers_urls) IS DISTINCT FROM (c.crl_urls, c.ocsp_urls, c.ca_issuers_urls);
+    EXCEPTION WHEN OTHERS THEN
+        FOR r IN SELECT id, pem_content FROM @extschema@.ssl_certificate LOOP
+            BEGIN
+                UPDATE @extschema@.ssl_certificate AS c
+                   SET crl_urls = p.crl_urls, ocsp_urls = p.ocsp_urls, ca_issuers_urls = p.ca_issuers_urls
+                  FROM @extschema@.ssl_parse(r.pem_content) AS p
+                 WHERE c.id = r.id
+                   AND (p.crl_urls, p.ocsp_urls, p.ca_issuers_urls) IS DISTINCT FROM (c.crl_urls, c.ocsp_urls, c.ca_issuers_urls);
+            EXCEPTION WHEN OTHERS THEN
+                RAISE WARNING 'certificate % no longer parses (%); its crl_urls, ocsp_urls and ca_issuers_urls stay empty',
+                    r.id, SQLERRM;
+            END;
+        END LOOP;
+    END;
+END
+$$;
+ALTER TABLE @extschema@.ssl_certificate ENABLE TRIGGER ssl_certificate_guard;
+
+-- (end of part P)
+
+-- ===========================================================================
 -- Part S: one write path for import and renew, bulk import by the batch
 -- ===========================================================================
 

@@ -2,9 +2,10 @@
 // CertificateInfo; PEM-looking input takes the PEM path).
 //
 // Differential check: when ParseOptions has force_full_parse (the core's
-// fast decoder that falls back to d2i_X509), the default and the full
-// d2i_X509 decode must agree: both accept with identical columns, or both
-// throw an Error of the same kind.
+// fast decoders: the lean DER walker, then the light OpenSSL templates, each
+// falling back to d2i_X509), the default and the full d2i_X509 decode must
+// agree: both accept with identical columns, or both throw an Error of the
+// same kind.
 #include "fuzz_common.hpp"
 
 #include "core/encoding.hpp"
@@ -58,6 +59,12 @@ void require_same(const CertificateInfo& a, const CertificateInfo& b) {
     NETBOX_SSL_SAME(spki_sha256);
     NETBOX_SSL_SAME(pem_content);
     NETBOX_SSL_SAME(issuer_chain);
+    NETBOX_SSL_SAME(issuer_cn);
+    NETBOX_SSL_SAME(issuer_org);
+    NETBOX_SSL_SAME(tbs_sha256);
+    NETBOX_SSL_SAME(crl_urls);
+    NETBOX_SSL_SAME(ocsp_urls);
+    NETBOX_SSL_SAME(ca_issuers_urls);
 #undef NETBOX_SSL_SAME
 }
 

@@ -18,11 +18,16 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/params.h>
+#include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <map>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -31,6 +36,7 @@
 
 #include "core/encoding.hpp"
 #include "core/fast_x509.hpp"
+#include "core/x509_text.hpp"
 #include "test_support.hpp"
 
 namespace netbox_ssl::test {
@@ -44,6 +50,14 @@ using PkeyPtr = Owned<EVP_PKEY, EVP_PKEY_free>;
 using PkeyCtxPtr = Owned<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
 using ExtPtr = Owned<X509_EXTENSION, X509_EXTENSION_free>;
 using BnPtr = Owned<BIGNUM, BN_free>;
+
+std::string to_der_any(const X509* cert) {
+    unsigned char* der = nullptr;
+    const int len = i2d_X509(cert, &der);
+    std::string out = len > 0 ? std::string(reinterpret_cast<char*>(der), static_cast<std::size_t>(len)) : "";
+    OPENSSL_free(der);
+    return out;
+}
 
 struct Outcome {
     bool ok = false;
@@ -115,6 +129,9 @@ bool expect_same(const std::string& input, const std::string& what, bool pem_api
     EXPECT_EQ(a.spki_sha256, b.spki_sha256) << what << ": spki_sha256";
     EXPECT_EQ(a.pem_content, b.pem_content) << what << ": pem_content";
     EXPECT_EQ(a.issuer_chain, b.issuer_chain) << what << ": issuer_chain";
+    EXPECT_EQ(a.crl_urls, b.crl_urls) << what << ": crl_urls";
+    EXPECT_EQ(a.ocsp_urls, b.ocsp_urls) << what << ": ocsp_urls";
+    EXPECT_EQ(a.ca_issuers_urls, b.ca_issuers_urls) << what << ": ca_issuers_urls";
     if (tally != nullptr) ++tally->parsed;
     return true;
 }
@@ -154,12 +171,115 @@ TEST(Differential, EveryFixtureFile) {
     EXPECT_GT(t.rejected, 10) << "too few fixture inputs rejected";
 }
 
-TEST(Differential, SharedCorpus) {
-    const fs::path root = "/work/shared/corpus";
+// The shared developer corpus (../shared/corpus beside the checkout, found
+// by CMake as NETBOX_SSL_CORPUS_DIR; the environment variable of the same
+// name overrides it). Missing, the corpus tests fail: they must not pass
+// without having compared anything. NETBOX_SSL_SKIP_CORPUS=1 skips them
+// explicitly, for machines that have no corpus.
+fs::path corpus_root() {
+    const char* env = std::getenv("NETBOX_SSL_CORPUS_DIR");
+    return fs::path(env != nullptr && *env != '\0' ? env : NETBOX_SSL_CORPUS_DIR);
+}
+
+bool corpus_available() {
+    const char* skip = std::getenv("NETBOX_SSL_SKIP_CORPUS");
+    if (skip != nullptr && std::string(skip) == "1") return false;
     std::error_code ec;
-    if (!fs::is_directory(root, ec)) GTEST_SKIP() << root << " not present";
-    const Tally t = compare_tree(root);
-    EXPECT_GT(t.parsed, 100) << "too few corpus certificates parsed";
+    const fs::path root = corpus_root();
+    if (root.empty() || !fs::is_regular_file(root / "index.tsv", ec)) {
+        ADD_FAILURE() << "the shared corpus was not found (" << (root.empty() ? "no path" : root.string())
+                      << "): configure with -DNETBOX_SSL_CORPUS_DIR=/path/to/shared/corpus, set "
+                         "NETBOX_SSL_CORPUS_DIR, or set NETBOX_SSL_SKIP_CORPUS=1 to skip on purpose";
+        return false;
+    }
+    return true;
+}
+
+TEST(Differential, SharedCorpus) {
+    if (!corpus_available()) GTEST_SKIP() << "corpus skipped (NETBOX_SSL_SKIP_CORPUS=1) or missing (failed above)";
+    const Tally t = compare_tree(corpus_root());
+    EXPECT_GT(t.parsed, 1000) << "too few corpus certificates parsed";
+    EXPECT_GT(t.rejected, 100) << "too few corpus inputs rejected";
+}
+
+// Every certificate that index.tsv lists as one OpenSSL parses (leaf,
+// intermediate, root), found among the corpus's objects by its SHA-256:
+// both paths parse it, identically, and the fingerprint is the index's. The
+// lean path must take most of them (else the comparison would be of the
+// other paths only).
+TEST(Differential, EveryCorpusCertificate) {
+    if (!corpus_available()) GTEST_SKIP() << "corpus skipped (NETBOX_SSL_SKIP_CORPUS=1) or missing (failed above)";
+    const fs::path root = corpus_root();
+    // Every DER object of the corpus by fingerprint: PEM blocks, DER files
+    // and the certificates of PKCS#7 files.
+    std::map<std::string, std::string> by_fp;
+    auto add = [&](const std::string& der) {
+        if (der.empty()) return;
+        by_fp.emplace(detail::sha256_hex(reinterpret_cast<const unsigned char*>(der.data()), der.size()), der);
+    };
+    for (const auto& entry : fs::recursive_directory_iterator(root)) {
+        if (!entry.is_regular_file()) continue;
+        const std::string bytes = read_file(entry.path().string());
+        add(bytes);
+        try {
+            for (const PemBlock& block : split_pem(bytes)) add(block.der);
+        } catch (const Error&) {
+        }
+        const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+        Owned<PKCS7, PKCS7_free> p7(d2i_PKCS7(nullptr, &p, static_cast<long>(bytes.size())));
+        ERR_clear_error();
+        if (p7 && PKCS7_type_is_signed(p7.get()) && p7->d.sign != nullptr) {
+            for (int i = 0; i < sk_X509_num(p7->d.sign->cert); ++i) add(to_der_any(sk_X509_value(p7->d.sign->cert, i)));
+        }
+    }
+    std::ifstream index(root / "index.tsv");
+    ASSERT_TRUE(index) << "cannot read index.tsv";
+    std::string line;
+    std::getline(index, line);  // header
+    int listed = 0;
+    int compared = 0;
+    int lean = 0;
+    Tally tally;
+    while (std::getline(index, line)) {
+        std::vector<std::string> f;
+        std::size_t start = 0;
+        for (std::size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1) {
+            f.push_back(line.substr(start, tab - start));
+        }
+        f.push_back(line.substr(start));
+        if (f.size() < 12) continue;
+        const std::string& what = f[2];
+        const bool certificate = what.rfind("leaf", 0) == 0 || what == "intermediate" || what == "root";
+        if (!certificate || f[11] != "yes") continue;
+        ++listed;
+        std::string fp;
+        for (std::size_t i = 0; i < f[3].size(); i += 2) {
+            if (!fp.empty()) fp += ':';
+            fp += static_cast<char>(std::toupper(static_cast<unsigned char>(f[3][i])));
+            fp += static_cast<char>(std::toupper(static_cast<unsigned char>(f[3][i + 1])));
+        }
+        auto it = by_fp.find(fp);
+        if (it == by_fp.end()) {
+            ADD_FAILURE() << f[0] << ": certificate " << f[3] << " not found in the corpus files";
+            continue;
+        }
+        ++compared;
+        if (!expect_same(it->second, f[0], false, &tally)) {
+            // Both paths refused it alike (checked above); the CLI prints
+            // certificates whose dates cannot be stored, the parser refuses
+            // them (badasn1time.pem). Anything else is a failure.
+            const Outcome fast = run(false, false, it->second);
+            EXPECT_NE(fast.message.find("date"), std::string::npos) << f[0] << ": " << fast.message;
+            continue;
+        }
+        const Outcome fast = run(false, false, it->second);
+        EXPECT_EQ(fast.info.fingerprint_sha256, fp) << f[0];
+        if (detail::lean_path_accepts(it->second)) ++lean;
+    }
+    EXPECT_GT(listed, 600) << "index.tsv lists too few certificates";
+    EXPECT_EQ(compared, listed);
+    EXPECT_LE(tally.rejected, 2) << "corpus certificates refused (see the failures above)";
+    EXPECT_GT(lean, listed / 2) << "the lean path took too few corpus certificates";
 }
 
 // ---------------------------------------------------------------------------
@@ -267,11 +387,7 @@ void add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
 }
 
 std::string to_der(const X509* cert) {
-    unsigned char* der = nullptr;
-    const int len = i2d_X509(cert, &der);
-    std::string out = len > 0 ? std::string(reinterpret_cast<char*>(der), static_cast<std::size_t>(len)) : "";
-    OPENSSL_free(der);
-    return out;
+    return to_der_any(cert);
 }
 
 struct Spec {
@@ -290,6 +406,14 @@ struct Spec {
     // CT extensions, added after the others: 1 poison, 2 SCT list, 3 both
     // (not a real certificate, but both paths must drop both).
     int ct = 0;
+    // 1.6: CRL Distribution Points and Authority Information Access (X509V3
+    // config syntax), empty: none.
+    std::string crl_dp;
+    std::string aia;
+    // Organisation name as a string of this ASN.1 type with these bytes (0:
+    // the default above), e.g. a T61String holding Latin-1 (not UTF-8).
+    int org_type = 0;
+    std::string org_bytes;
 };
 
 // A CT extension with fixed contents: the poison's NULL, or an SCT list's
@@ -329,6 +453,10 @@ X509Ptr make_cert(const EVP_PKEY* key, const Spec& s, X509* issuer, EVP_PKEY* is
         X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Example+Co"), -1,
                                    -1, 0);
     }
+    if (s.org_type != 0) {
+        X509_NAME_add_entry_by_txt(name, "OU", s.org_type, reinterpret_cast<const unsigned char*>(s.org_bytes.data()),
+                                   static_cast<int>(s.org_bytes.size()), -1, 0);
+    }
     if (s.multi_rdn) {
         X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("ops"), -1, -1,
                                    1);
@@ -347,6 +475,8 @@ X509Ptr make_cert(const EVP_PKEY* key, const Spec& s, X509* issuer, EVP_PKEY* is
         if (s.ski) add_ext(cert.get(), iss, NID_subject_key_identifier, "hash");
         if (s.aki && issuer != nullptr) add_ext(cert.get(), iss, NID_authority_key_identifier, "keyid:always");
         if (!s.sans.empty()) add_ext(cert.get(), iss, NID_subject_alt_name, s.sans);
+        if (!s.crl_dp.empty()) add_ext(cert.get(), iss, NID_crl_distribution_points, s.crl_dp);
+        if (!s.aia.empty()) add_ext(cert.get(), iss, NID_info_access, s.aia);
         if ((s.ct & 1) != 0) add_ct_ext(cert.get(), NID_ct_precert_poison);
         if ((s.ct & 2) != 0) add_ct_ext(cert.get(), NID_ct_precert_scts);
     }
@@ -403,6 +533,21 @@ std::vector<std::pair<std::string, std::string>> make_generated_certs() {
             s.big_serial = variant % 4 == 1;
             s.v1 = variant == 9;
             s.ct = variant % 4;  // includes a poison as the only extension (variant 13)
+            if (variant % 3 == 0) s.crl_dp = "URI:http://crl.example/" + k.label + ".crl, URI:ldap://ldap.example/cn=crl";
+            if (variant % 4 == 1) {
+                s.aia = "OCSP;URI:http://ocsp.example/" + k.label + ", caIssuers;URI:http://ca.example/ca.crt, "
+                        "OCSP;email:ocsp@example.org, OCSP;URI:http://ocsp2.example/";
+            }
+            if (variant == 14) {
+                s.org_type = V_ASN1_T61STRING;  // Latin-1 bytes: not UTF-8
+                s.org_bytes = "Caf\xE9 \xA9 R\xF6ntgen";
+            } else if (variant == 15) {
+                s.org_type = V_ASN1_BMPSTRING;
+                s.org_bytes = std::string("\0B\0M\0P\x4E\x2D", 8);
+            } else if (variant == 8) {
+                s.org_type = V_ASN1_IA5STRING;  // bytes the printer escapes
+                s.org_bytes = " #lead, trail\\ ";
+            }
             if (variant == 10) {
                 s.not_before_days = -365L * 80;  // before 1950: UTCTime range ends, GeneralizedTime
                 s.not_after_days = 365L * 40;    // after 2050
@@ -464,6 +609,169 @@ TEST(Differential, FastPathCoversCommonKeyTypes) {
     }
     EXPECT_GT(fast_seen, 150);
     EXPECT_GT(declined_seen, 50);
+}
+
+// The lean path (decode_lean and fill_lean) must take the common
+// certificates: RSA, P-256/384/521, Ed25519/Ed448 keys with non-negative
+// serials; it declines other curves and key types and negative serials.
+TEST(Differential, LeanPathCoversCommonCertificates) {
+    const auto& certs = generated_certs();
+    const std::vector<std::string> lean_keys = {"rsa2048", "rsa2048b", "rsa4096", "rsa1024", "p256", "p384", "p521", "ed25519", "ed448"};
+    int lean_seen = 0;
+    int declined_seen = 0;
+    for (const auto& [label, der] : certs) {
+        const std::string key = label.substr(0, label.find(' '));
+        const bool negative = label.size() > 10 && label.substr(label.size() - 10) == " variant 7";
+        const bool lean = detail::lean_path_accepts(der);
+        EXPECT_EQ(ERR_peek_error(), 0UL);
+        if (std::find(lean_keys.begin(), lean_keys.end(), key) != lean_keys.end() && !negative) {
+            EXPECT_TRUE(lean) << label;
+            ++lean_seen;
+        } else {
+            EXPECT_FALSE(lean) << label;
+            ++declined_seen;
+        }
+    }
+    EXPECT_GT(lean_seen, 100);
+    EXPECT_GT(declined_seen, 100);
+}
+
+// Bundle items (parse_single_certificate and certificate_chain_keys, which
+// also take the lean path): the same columns and chain keys as the
+// reference path, for every generated certificate and every certificate
+// block of the fixtures.
+TEST(Differential, BundleItemsAndChainKeys) {
+    std::vector<std::pair<std::string, std::string>> items = generated_certs();
+    for (const auto& entry : fs::recursive_directory_iterator(source_path("test/fixtures"))) {
+        if (!entry.is_regular_file()) continue;
+        try {
+            int n = 0;
+            for (const PemBlock& block : split_pem(read_file(entry.path().string()))) {
+                ++n;
+                if (block.kind == PemKind::Certificate) items.emplace_back(entry.path().string() + " block " + std::to_string(n), block.der);
+            }
+        } catch (const Error&) {
+        }
+    }
+    int compared = 0;
+    int lean = 0;
+    for (const auto& [label, der] : items) {
+        ParseOptions fast_options;
+        ParseOptions full_options;
+        full_options.force_full_parse = true;
+        Outcome fast;
+        Outcome full;
+        ChainKeys fast_keys;
+        ChainKeys full_keys;
+        try {
+            fast.info = parse_single_certificate(der, false, fast_options, &fast_keys);
+            fast.ok = true;
+        } catch (const Error& e) {
+            fast.message = e.what();
+        }
+        try {
+            full.info = parse_single_certificate(der, false, full_options, &full_keys);
+            full.ok = true;
+        } catch (const Error& e) {
+            full.message = e.what();
+        }
+        EXPECT_EQ(ERR_peek_error(), 0UL);
+        ASSERT_EQ(fast.ok, full.ok) << label << ": " << fast.message << " / " << full.message;
+        if (!fast.ok) {
+            EXPECT_EQ(fast.message, full.message) << label;
+            continue;
+        }
+        ++compared;
+        if (detail::lean_path_accepts(der)) ++lean;
+        EXPECT_EQ(fast.info.subject, full.info.subject) << label;
+        EXPECT_EQ(fast.info.tbs_sha256, full.info.tbs_sha256) << label;
+        EXPECT_EQ(fast.info.sans, full.info.sans) << label;
+        EXPECT_EQ(fast.info.crl_urls, full.info.crl_urls) << label;
+        EXPECT_EQ(fast.info.pem_content, full.info.pem_content) << label;
+        EXPECT_EQ(opt(fast.info.authority_key_id), opt(full.info.authority_key_id)) << label;
+        EXPECT_EQ(fast_keys.der, full_keys.der) << label;
+        EXPECT_EQ(fast_keys.subject, full_keys.subject) << label;
+        EXPECT_EQ(fast_keys.issuer, full_keys.issuer) << label;
+        EXPECT_EQ(fast_keys.skid, full_keys.skid) << label;
+        EXPECT_EQ(fast_keys.akid, full_keys.akid) << label;
+        EXPECT_EQ(fast_keys.is_ca, full_keys.is_ca) << label;
+        const ChainKeys pass1 = certificate_chain_keys(der, false);
+        EXPECT_EQ(pass1.subject, full_keys.subject) << label;
+        EXPECT_EQ(pass1.issuer, full_keys.issuer) << label;
+        EXPECT_EQ(pass1.skid, full_keys.skid) << label;
+        EXPECT_EQ(pass1.akid, full_keys.akid) << label;
+        EXPECT_EQ(pass1.is_ca, full_keys.is_ca) << label;
+        EXPECT_EQ(pass1.der, full_keys.der) << label;
+    }
+    EXPECT_GT(compared, 500);
+    EXPECT_GT(lean, 200);
+}
+
+// The revocation URL columns on generated certificates, by value (both paths
+// are compared with each other everywhere else).
+TEST(Differential, RevocationUrls) {
+    const Ca& ca = test_ca();
+    Spec s;
+    s.subject_cn = "urls.example";
+    s.crl_dp = "URI:http://crl.example/a.crl, URI:http://crl.example/b.crl";
+    s.aia = "OCSP;URI:http://ocsp.example/1, caIssuers;URI:http://ca.example/ca.crt, OCSP;URI:http://ocsp.example/2";
+    const std::string der = to_der(make_cert(find_key("p256"), s, ca.cert.get(), ca.key.get(), EVP_sha256()).get());
+    for (bool full : {false, true}) {
+        const Outcome o = run(full, false, der);
+        ASSERT_TRUE(o.ok) << o.message;
+        EXPECT_EQ(o.info.crl_urls, (std::vector<std::string>{"http://crl.example/a.crl", "http://crl.example/b.crl"}));
+        EXPECT_EQ(o.info.ocsp_urls, (std::vector<std::string>{"http://ocsp.example/1", "http://ocsp.example/2"}));
+        EXPECT_EQ(o.info.ca_issuers_urls, (std::vector<std::string>{"http://ca.example/ca.crt"}));
+    }
+    EXPECT_TRUE(detail::lean_path_accepts(der));
+    // Non-UTF-8 and control bytes in a URI are escaped like other text; with
+    // ascii_only, non-ASCII too.
+    Spec odd;
+    odd.subject_cn = "odd-urls.example";
+    odd.crl_dp = "URI:http://crl.example/\xE9t\xE9";
+    const std::string odd_der = to_der(make_cert(find_key("p256"), odd, ca.cert.get(), ca.key.get(), EVP_sha256()).get());
+    expect_same(odd_der, "odd URI");
+    const Outcome o = run(false, false, odd_der);
+    ASSERT_TRUE(o.ok) << o.message;
+    ASSERT_EQ(o.info.crl_urls.size(), 1U);
+    EXPECT_EQ(o.info.crl_urls[0], "http://crl.example/\\E9t\\E9");
+    // Without the extensions: empty lists.
+    Spec none;
+    none.subject_cn = "no-urls.example";
+    const Outcome n = run(false, false, to_der(make_cert(find_key("p256"), none, ca.cert.get(), ca.key.get(), EVP_sha256()).get()));
+    ASSERT_TRUE(n.ok);
+    EXPECT_TRUE(n.info.crl_urls.empty() && n.info.ocsp_urls.empty() && n.info.ca_issuers_urls.empty());
+}
+
+// Encodings OpenSSL accepts but that are not DER, byte-patched into a
+// generated certificate: the lean path must decline them and the columns
+// still agree (the signature is not checked by a parser).
+TEST(Differential, NonDerEncodingsDeclinedByLeanPath) {
+    const Ca& ca = test_ca();
+    Spec s;
+    s.subject_cn = "patch.example";
+    s.ca = 1;  // "critical,CA:TRUE": the critical flag 01 01 FF
+    s.ski = true;
+    s.aki = true;
+    s.sans = "DNS:patch.example";
+    const std::string base = to_der(make_cert(find_key("rsa2048"), s, ca.cert.get(), ca.key.get(), EVP_sha256()).get());
+    ASSERT_TRUE(detail::lean_path_accepts(base));
+    // The critical BOOLEAN as 0x01 (BER TRUE): re-encoded as 0xFF, so the
+    // TBSCertificate's bytes would not hash as the reference re-encodes them.
+    const std::string flag("\x01\x01\xFF", 3);
+    const std::size_t at = base.find(flag);
+    ASSERT_NE(at, std::string::npos);
+    std::string ber_true = base;
+    ber_true[at + 2] = '\x01';
+    EXPECT_FALSE(detail::lean_path_accepts(ber_true));
+    EXPECT_TRUE(expect_same(ber_true, "critical flag 0x01"));
+    // The same certificate with the outer SEQUENCE's length in a longer form
+    // than needed (not DER): refused by both, with the same error.
+    std::string long_len = base;
+    ASSERT_EQ(static_cast<unsigned char>(long_len[1]), 0x82);
+    long_len.replace(1, 1, std::string("\x83\x00", 2));
+    EXPECT_FALSE(detail::lean_path_accepts(long_len));
+    EXPECT_FALSE(expect_same(long_len, "non-minimal outer length"));
 }
 
 TEST(Differential, BundlesInEveryOrder) {
@@ -706,6 +1014,9 @@ TEST(Differential, MutatedCertificates) {
         Spec s;
         s.subject_cn = std::string(label) + ".mutant.example";
         s.sans = "DNS:a.example, IP:10.1.2.3, email:x@example.com";
+        s.crl_dp = "URI:http://crl.example/m.crl";
+        s.aia = "OCSP;URI:http://ocsp.example/m, caIssuers;URI:http://ca.example/m.crt";
+        s.ct = std::string(label) == "p384" ? 2 : 0;
         s.ski = true;
         s.aki = true;
         s.ca = 0;
@@ -716,7 +1027,7 @@ TEST(Differential, MutatedCertificates) {
     Tally tally;
     int cases = 0;
     for (const std::string& base : bases) {
-        for (int i = 0; i < 150; ++i) {
+        for (int i = 0; i < 400; ++i) {
             std::string m = base;
             const std::size_t pos = std::uniform_int_distribution<std::size_t>(0, m.size() - 1)(rng);
             switch (i % 5) {

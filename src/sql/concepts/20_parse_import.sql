@@ -23,7 +23,10 @@ CREATE TYPE @extschema@.ssl_certificate_info AS (
 	issuer_chain text,
 	issuer_cn text,
 	issuer_org text,
-	tbs_sha256 text
+	tbs_sha256 text,
+	crl_urls text[],
+	ocsp_urls text[],
+	ca_issuers_urls text[]
 );
 
 COMMENT ON TYPE @extschema@.ssl_certificate_info IS 'What ssl_parse returns: the parsed columns of ssl_certificate, for any certificate, stored or not.';
