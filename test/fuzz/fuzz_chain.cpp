@@ -66,6 +66,7 @@ bool known_status(ChainStatus s) {
         case ChainStatus::NotYetValid:
         case ChainStatus::HostnameMismatch:
         case ChainStatus::Unknown:
+        case ChainStatus::Revoked:
             return true;
     }
     return false;
