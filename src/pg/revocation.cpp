@@ -12,6 +12,7 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -342,10 +343,61 @@ void lookup_in_pg(void* arg) {
     SPI_finish();
 }
 
+// Whether any usable CRL or OCSP answer exists, asked once per command of
+// the transaction (ssl_validate_all validates thousands of certificates per
+// command; a single ssl_validate_chain asks once). Forgotten at transaction
+// end; a CRL loaded earlier in the transaction is seen, as the command id
+// has moved on since.
+struct DataExistsCache {
+    bool valid = false;
+    CommandId command = InvalidCommandId;
+    bool exists = false;
+};
+DataExistsCache data_exists_cache;
+SPIPlanPtr exists_plan = nullptr;
+
+void forget_data_exists(XactEvent /*event*/, void* /*arg*/) { data_exists_cache.valid = false; }
+
+// Runs inside guarded_pg_call: may raise; touches no C++ object.
+void data_exists_in_pg(void* arg) {
+    auto* exists = static_cast<bool*>(arg);
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+    if (exists_plan == nullptr) {
+        SPIPlanPtr plan = SPI_prepare("SELECT netbox_ssl_internal.ssl_revocation_data_exists()", 0, nullptr);
+        if (plan == nullptr) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+        if (SPI_keepplan(plan) != 0) elog(ERROR, "SPI_keepplan failed");
+        exists_plan = plan;
+    }
+    const int rc = SPI_execute_plan(exists_plan, nullptr, nullptr, true, 1);
+    if (rc != SPI_OK_SELECT || SPI_processed != 1) elog(ERROR, "revocation data check failed: %s", SPI_result_code_string(rc));
+    bool isnull = false;
+    const Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+    *exists = !isnull && DatumGetBool(d);
+    SPI_finish();
+}
+
+bool revocation_data_exists() {
+    static bool callback_registered = false;
+    if (!callback_registered) {
+        RegisterXactCallback(forget_data_exists, nullptr);
+        callback_registered = true;
+    }
+    const CommandId command = GetCurrentCommandId(false);
+    if (!data_exists_cache.valid || data_exists_cache.command != command) {
+        bool exists = false;
+        guarded_pg_call(data_exists_in_pg, &exists);  // throws a core Error on a PostgreSQL error
+        data_exists_cache.valid = true;
+        data_exists_cache.command = command;
+        data_exists_cache.exists = exists;
+    }
+    return data_exists_cache.exists;
+}
+
 class StoredRevocationData final : public netbox_ssl::RevocationSource {
 public:
     netbox_ssl::RevocationAnswer lookup(const std::string& issuer_fingerprint, const std::string& serial,
                                         std::int64_t at) const override {
+        if (!revocation_data_exists()) return {};
         LookupCall call{};
         call.issuer_fingerprint = issuer_fingerprint.c_str();
         call.serial = serial.c_str();

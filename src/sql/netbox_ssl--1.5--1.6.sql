@@ -1110,6 +1110,25 @@ COMMENT ON FUNCTION netbox_ssl_internal.ssl_revocation_lookup(issuer_fingerprint
 
 REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_revocation_lookup(issuer_fingerprint text, serial text, at timestamp with time zone, OUT status text, OUT detail text) FROM PUBLIC;
 
+-- Whether any revocation data could answer a lookup: the chain validator
+-- asks once per command before its per-certificate lookups, so that an
+-- inventory without CRLs or OCSP answers pays nothing per certificate.
+CREATE FUNCTION netbox_ssl_internal.ssl_revocation_data_exists() RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+SELECT EXISTS (SELECT 1 FROM @extschema@.ssl_crl AS c WHERE c.verified_by IS NOT NULL AND c.superseded_by IS NULL)
+    OR EXISTS (SELECT 1 FROM @extschema@.ssl_certificate AS oc WHERE oc.ocsp_status IS NOT NULL)
+$$;
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_revocation_data_exists() IS 'Internal: true when a usable CRL or a recorded OCSP answer exists, i.e. when a revocation lookup could answer anything but no_data.';
+
+REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_revocation_data_exists() FROM PUBLIC;
+
+CREATE INDEX ssl_certificate_ocsp_answer_idx ON @extschema@.ssl_certificate USING btree (serial_number) WHERE (ocsp_status IS NOT NULL);
+
+COMMENT ON INDEX @extschema@.ssl_certificate_ocsp_answer_idx IS 'Certificates with a recorded OCSP answer (few): makes ssl_revocation_data_exists() one index probe.';
+
 CREATE FUNCTION netbox_ssl_internal.ssl_revocation_status(issuer_fingerprint text, serial text, at timestamp with time zone, OUT status text, OUT detail text) RETURNS record
     LANGUAGE c STABLE
     AS 'MODULE_PATHNAME', 'ssl_revocation_status';
