@@ -14,6 +14,9 @@ from typing import List, Optional
 CORPUS = os.environ.get("NETBOX_SSL_CORPUS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "data"))
 LIMBO_JSON = os.path.join(CORPUS, "x509-limbo-2023", "limbo-2023-12-02-subset.json")
 ONLINE_DIR = os.path.join(CORPUS, "limbo-online-history")
+# netbox_ssl's own revocation cases (limbo format, test/limbo/gen_crl_cases.py):
+# always from this directory, whatever NETBOX_SSL_CORPUS says.
+CRL_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "netbox-crl", "crl-cases.json")
 
 
 @dataclass
@@ -28,11 +31,12 @@ class Case:
     peer_name: Optional[str]
     max_chain_depth: Optional[int] = None
     extended_key_usage: List[str] = field(default_factory=list)
+    crls: List[str] = field(default_factory=list)  # PEM each (x509-limbo `crls`)
     skip_reason: Optional[str] = None
 
 
-def limbo_cases():
-    with open(LIMBO_JSON, encoding="utf-8") as f:
+def limbo_cases(path=LIMBO_JSON):
+    with open(path, encoding="utf-8") as f:
         data = json.load(f)
     out = []
     for tc in data["testcases"]:
@@ -56,6 +60,7 @@ def limbo_cases():
             validation_time=tc.get("validation_time"),
             peer_kind=peer.get("kind"), peer_name=peer.get("value"),
             max_chain_depth=tc.get("max_chain_depth"), extended_key_usage=eku,
+            crls=list(tc.get("crls") or []),
             skip_reason=skip))
     return out
 
@@ -83,4 +88,4 @@ def online_cases():
 
 
 def suites():
-    return {"limbo": limbo_cases(), "online": online_cases()}
+    return {"limbo": limbo_cases(), "online": online_cases(), "crl": limbo_cases(CRL_JSON)}

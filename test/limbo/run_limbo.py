@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the limbo suites through netbox_ssl's chain validator.
 
-    run_limbo.py --sql  [--min-limbo PCT --min-online PCT] [--verbose] [--json F]
+    run_limbo.py --sql  [--min-limbo PCT --min-online PCT --min-crl PCT] [--verbose] [--json F]
     run_limbo.py --core --cli build/dev/chain_cli [...]
 
 --sql (the test the issue asks for) drives ssl_validate_chain through psql
@@ -9,8 +9,17 @@
 case, in one transaction that is rolled back: the roots are loaded with
 ssl_trust_anchor_load, the leaf is stored with ssl_import and its
 intermediates put in issuer_chain, then
-ssl_validate_chain(id, validation_time, peer name) is called.
---core runs the same cases through the C++ core (test/limbo/chain_cli).
+ssl_validate_chain(id, validation_time, peer name, max_depth) is called.
+A case with CRLs (x509-limbo's `crls`) also stores its intermediates with
+ssl_import (so that a CRL's issuer is known), loads each CRL with
+ssl_crl_load (one that it refuses, e.g. a bad signature, is ignored, as a
+validator ignores it) and validates with revocation => 'if_available'.
+--core runs the same cases through the C++ core (test/limbo/chain_cli,
+--depth and --crls likewise).
+
+Suites: "limbo" (the x509-limbo subset), "online" (real-site chains) and
+"crl" (netbox_ssl's own limbo-format revocation cases, written by
+test/limbo/gen_crl_cases.py), one line each.
 
 A case agrees when status = 'valid' exactly for the SUCCESS cases. A leaf
 that ssl_import refuses counts as a rejection (it can never be validated).
@@ -27,18 +36,10 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cases as limbo  # noqa: E402
 
-# ssl_validate_chain has no max_chain_depth argument: it allows 32
-# intermediates, like the core's default. Cases that ask for less are
-# client options it cannot express.
-DEFAULT_MAX_DEPTH = 32
-
-
 def sql_skip_reason(case):
-    if case.skip_reason:
-        return case.skip_reason
-    if case.max_chain_depth is not None and case.max_chain_depth < DEFAULT_MAX_DEPTH:
-        return "max_chain_depth %d: ssl_validate_chain takes no depth limit" % case.max_chain_depth
-    return None
+    # Both modes run the same cases: max_chain_depth is ssl_validate_chain's
+    # max_depth argument, CRLs go through ssl_crl_load.
+    return case.skip_reason
 
 
 def epoch(iso):
@@ -64,6 +65,8 @@ def run_core(case, cli, tmp):
         cmd += ["--host", case.peer_name]
     if case.max_chain_depth is not None:
         cmd += ["--depth", str(case.max_chain_depth)]
+    if case.crls:
+        cmd += ["--crls", write("crls.pem", case.crls)]
     cmd += [write("roots.pem", case.roots), write("untrusted.pem", case.intermediates), write("leaf.pem", [case.leaf])]
     r = subprocess.run(cmd, capture_output=True, text=True)
     parts = r.stdout.rstrip("\n").split("\t")
@@ -79,21 +82,39 @@ def sql_for(case, n):
     roots = dollar("".join(case.roots))
     chain = dollar("".join(p if p.endswith("\n") else p + "\n" for p in case.intermediates))
     leaf = dollar(case.leaf)
+    depth = "NULL" if case.max_chain_depth is None else "%d" % case.max_chain_depth
+    revocation = "'if_available'"  # the default, explicit: CRL cases depend on it
+    # CRL cases: the intermediates become stored certificates so that
+    # ssl_crl_load can verify the CRLs they issued; a CA certificate that
+    # ssl_import refuses simply stays unknown.
+    store_intermediates = "".join(f"""
+    BEGIN
+        PERFORM ssl_import({dollar(p)});
+    EXCEPTION WHEN OTHERS THEN
+        NULL;
+    END;""" for p in case.intermediates) if case.crls else ""
+    # A CRL that ssl_crl_load refuses (22023 bad signature, 22P02) is ignored.
+    load_crls = "".join(f"""
+    BEGIN
+        PERFORM ssl_crl_load({dollar(p)});
+    EXCEPTION WHEN OTHERS THEN
+        RAISE NOTICE 'LIMBOCRL	{n}	%', SQLERRM;
+    END;""" for p in case.crls)
     return f"""BEGIN;
 DO $do$
 DECLARE
     cid bigint;
     r record;
 BEGIN
-    PERFORM ssl_trust_anchor_load({roots});
+    PERFORM ssl_trust_anchor_load({roots});{store_intermediates}
     BEGIN
         cid := ssl_import({leaf});
     EXCEPTION WHEN OTHERS THEN
         RAISE NOTICE 'LIMBO	{n}	refused	ssl_import refused the leaf: %', SQLERRM;
         RETURN;
     END;
-    UPDATE ssl_certificate SET issuer_chain = {chain} WHERE id = cid;
-    SELECT * INTO r FROM ssl_validate_chain(cid, {at}, {host});
+    UPDATE ssl_certificate SET issuer_chain = {chain} WHERE id = cid;{load_crls}
+    SELECT * INTO r FROM ssl_validate_chain(cid, {at}, {host}, max_depth => {depth}, revocation => {revocation});
     RAISE NOTICE 'LIMBO	{n}	%	%', r.status, r.message;
 END
 $do$;
@@ -125,6 +146,7 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--min-limbo", type=float)
     ap.add_argument("--min-online", type=float)
+    ap.add_argument("--min-crl", type=float)
     args = ap.parse_args()
 
     report, failed = {}, False
@@ -155,7 +177,7 @@ def main():
             print("netbox_ssl (%s), %s: %d/%d agree (%.1f%%), %d skipped"
                   % ("sql" if args.sql else "core", suite, agree, len(runnable), pct, len(items) - len(runnable)))
             report[suite] = {"agree": agree, "run": len(runnable), "cases": rows}
-            floor = args.min_limbo if suite == "limbo" else args.min_online
+            floor = {"limbo": args.min_limbo, "online": args.min_online, "crl": args.min_crl}[suite]
             if floor is not None and pct < floor:
                 print("FAIL: %s agreement %.1f%% is below the published %.1f%%" % (suite, pct, floor))
                 failed = True

@@ -321,6 +321,31 @@ TEST(TrustRules, CommonNameMustBeAnExactCopyOfASan) {
     EXPECT_EQ(r.status, ChainStatus::Valid) << r.message;
 }
 
+// The chosen behaviour (docs/chain-validation.md): CA/B BR 7.1.4.3 wants the
+// CN to copy a SAN, but a CN that names none of them in any spelling is
+// accepted, because the RFC 5280 cases of limbo (e.g. CN=example.com beside
+// other SANs) expect such leaves to validate. Only a CN that is another
+// spelling of one of the SANs (the test above) is refused.
+TEST(TrustRules, CommonNameUnrelatedToEverySanIsAccepted) {
+    const ChainResult r = trust_validate("leaf-cn-unrelated.pem", {}, std::string("www.trust.example"), {"root-cn.pem"});
+    EXPECT_EQ(r.status, ChainStatus::Valid) << r.message;
+    ASSERT_EQ(r.chain.size(), 2u);
+    // The CN itself is never a host name (RFC 6125 6.4.4).
+    EXPECT_EQ(trust_validate("leaf-cn-unrelated.pem", {}, std::string("Trust Test Server"), {"root-cn.pem"}).status,
+              ChainStatus::HostnameMismatch);
+}
+
+// RFC 5280 6.1: the certificate validated is not an intermediate, so a CA
+// certificate may be it (limbo webpki::ee-basicconstraints-ca), but cA=TRUE
+// without keyCertSign is a half-CA the CA/B BR (7.1.2.7.8) forbid.
+TEST(TrustRules, CaCertificateAsAServerCertificate) {
+    ChainResult r = trust_validate("leaf-ca-server.pem", {}, std::string("www.trust.example"), {"root-cn.pem"});
+    EXPECT_EQ(r.status, ChainStatus::Valid) << r.message;
+    r = trust_validate("leaf-ca-no-kcs.pem", {}, std::string("www.trust.example"), {"root-cn.pem"});
+    EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
+    EXPECT_NE(r.message.find("7.1.2.7.8"), std::string::npos) << r.message;
+}
+
 TEST(TrustRules, RsaModulusNotAMultipleOf8IsInvalid) {
     const ChainResult r = trust_validate("leaf-rsa2052.pem", {"intermediate.pem"});
     EXPECT_EQ(r.status, ChainStatus::Invalid) << r.message;
