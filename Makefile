@@ -25,6 +25,7 @@ OBJS = \
 	src/pg/csr.o \
 	src/pg/boundary.o \
 	src/pg/revocation.o
+OBJS += src/pg/write_path.o
 # The full install script of the current version is generated from one SQL
 # source per concept (src/sql/concepts/, concatenated in file-name order), so
 # CREATE EXTENSION runs one script. netbox_ssl--1.0.sql and the upgrade

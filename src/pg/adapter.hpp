@@ -49,7 +49,15 @@ struct FlatCert {
     text* issuer_cn;   // 1.4
     text* issuer_org;  // 1.4
     text* tbs_sha256;  // 1.4
+    // 1.6: revocation URLs (not part of ssl_certificate_info): crl_urls,
+    // ocsp_urls, ca_issuers_urls, filled by flatten_certificate_urls.
+    int nurls[3];
+    text** urls[3];
 };
+
+namespace netbox_ssl { struct CertificateInfo; }
+// Fills FlatCert's revocation URL arrays from the parsed certificate (1.6).
+void flatten_certificate_urls(const netbox_ssl::CertificateInfo& info, FlatCert* out);
 
 // Number of columns of ssl_certificate_info, in FlatCert's order.
 constexpr int kCertColumns = 20;
@@ -72,6 +80,20 @@ bool find_certificate_id(FunctionCallInfo fcinfo, text* fingerprint, int64* id);
 // The schema of the extension's tables, for a C entry point created in it
 // or in netbox_ssl_internal (module.cpp).
 Oid netbox_ssl_tables_schema(FunctionCallInfo fcinfo);
+
+// The one write path of import, renew and bundle (write_path.cpp); needs an
+// SPI connection. write_path_usable: the schema has the 1.6 write path (else
+// the callers use their pre-1.6 statements). write_certificates stores n
+// parsed certificates in one statement (see write_path.cpp) and sets ids[i]
+// to the new id, or 0 where the fingerprint was stored already (ON CONFLICT
+// DO NOTHING). renewal: status active and no imported event.
+bool write_path_usable(FunctionCallInfo fcinfo);
+void write_certificates(FunctionCallInfo fcinfo, FlatCert* const* certs, text* const* tenants,
+                        text* const* key_locations, int n, bool renewal, int64* ids);
+// Marks the next SPI statement as the write path's own (write_path.cpp):
+// triggers whose work it does skip it (WHEN NOT ssl_write_path_owns()).
+void write_path_arm();
+void write_path_disarm();
 
 // Settings of ssl_import_bundle, defined from _PG_init (bundle.cpp).
 void define_bundle_settings();

@@ -43,6 +43,9 @@ namespace {
 
 int progress_every = 10000;
 
+// Certificates per INSERT statement (1.6 write path).
+constexpr int kBatchSize = 1000;
+
 enum class OnConflict { Error, Skip, UpdateChain };
 
 struct BundlePlans {
@@ -182,78 +185,118 @@ Datum import_bundle(FunctionCallInfo fcinfo, InputForm form) {
 
     SPI_connect();
     SPIPlanPtr chain_plan = mode == OnConflict::UpdateChain ? update_chain_plan(fcinfo) : nullptr;
+    // 1.6: certificates are stored by the batch, one statement per batch
+    // (write_path.cpp). A batch ends after a CA certificate, so that the
+    // certificates after it see it when they look up their authority by key
+    // id, exactly as when each is imported by its own statement.
+    const bool batched = write_path_usable(fcinfo);
+    const int batch_max = batched ? kBatchSize : 1;
+    auto** batch = static_cast<FlatCert**>(MemoryContextAlloc(bundle_cxt, sizeof(FlatCert*) * batch_max));
+    auto** tenants = static_cast<text**>(MemoryContextAlloc(bundle_cxt, sizeof(text*) * batch_max));
+    auto** locations = static_cast<text**>(MemoryContextAlloc(bundle_cxt, sizeof(text*) * batch_max));
+    auto* ordinals = static_cast<int*>(MemoryContextAlloc(bundle_cxt, sizeof(int) * batch_max));
+    auto* ids = static_cast<int64*>(MemoryContextAlloc(bundle_cxt, sizeof(int64) * batch_max));
+    for (int i = 0; i < batch_max; ++i) {
+        tenants[i] = tenant;
+        locations[i] = nullptr;
+    }
     IdSet inserted_ids;
     int imported = 0;
     int existing = 0;
     int updated = 0;
-    for (;;) {
-        CHECK_FOR_INTERRUPTS();
+    bool done = false;
+    while (!done) {
+        // Parse up to one batch into the row context.
+        int n = 0;
         MemoryContext caller_cxt = MemoryContextSwitchTo(row_cxt);
-        FlatCert cert;
-        bool has = false;
-        ok = run_core(&failure, [&] {
-            netbox_ssl::CertificateInfo info;
-            has = reader->next(info);
-            if (has) flatten_certificate(info, &cert);
-        });
-        if (!ok) raise_with_ordinality(&failure, form, reader->ordinality());
-        if (!has) {
-            MemoryContextSwitchTo(caller_cxt);
-            break;
-        }
-        const int ordinality = reader->ordinality();
-
-        int64 id = 0;
-        const char* outcome = "imported";
-        if (import_flat_certificate(fcinfo, &cert, tenant, &id)) {
-            id_add(&inserted_ids, bundle_cxt, id);
-            ++imported;
-        } else {
-            if (!find_certificate_id(fcinfo, cert.fingerprint_sha256, &id)) {
-                ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
-                                errmsg("bundle item %d: certificate with fingerprint %s was stored by a concurrent transaction",
-                                       ordinality, text_to_cstring(cert.fingerprint_sha256)),
-                                errhidestmt(true)));
+        while (n < batch_max) {
+            CHECK_FOR_INTERRUPTS();
+            auto* cert = static_cast<FlatCert*>(palloc0(sizeof(FlatCert)));
+            bool has = false;
+            ok = run_core(&failure, [&] {
+                netbox_ssl::CertificateInfo info;
+                has = reader->next(info);
+                if (has) {
+                    flatten_certificate(info, cert);
+                    flatten_certificate_urls(info, cert);
+                }
+            });
+            if (!ok) raise_with_ordinality(&failure, form, reader->ordinality());
+            if (!has) {
+                done = true;
+                break;
             }
-            outcome = "exists";
-            if (!id_contains(&inserted_ids, id)) {  // stored before this call
-                if (mode == OnConflict::Error) {
+            batch[n] = cert;
+            ordinals[n] = reader->ordinality();
+            ++n;
+            if (cert->is_ca) break;
+        }
+        MemoryContextSwitchTo(caller_cxt);
+        if (n == 0) break;
+
+        MemoryContextSwitchTo(row_cxt);
+        if (batched) {
+            write_certificates(fcinfo, batch, tenants, locations, n, false, ids);
+        } else {
+            for (int i = 0; i < n; ++i) {
+                if (!import_flat_certificate(fcinfo, batch[i], tenant, &ids[i])) ids[i] = 0;
+            }
+        }
+        for (int i = 0; i < n; ++i) {
+            const FlatCert& cert = *batch[i];
+            const int ordinality = ordinals[i];
+            int64 id = ids[i];
+            const char* outcome = "imported";
+            if (id != 0) {
+                id_add(&inserted_ids, bundle_cxt, id);
+                ++imported;
+            } else {
+                if (!find_certificate_id(fcinfo, cert.fingerprint_sha256, &id)) {
                     ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
-                                    errmsg("bundle item %d: certificate with fingerprint %s is already stored as id " INT64_FORMAT,
-                                           ordinality, text_to_cstring(cert.fingerprint_sha256), id),
-                                    errhint("Pass on_conflict => 'skip' to report stored certificates and go on, or "
-                                            "'update_chain' to also fill in their missing issuer chains."),
+                                    errmsg("bundle item %d: certificate with fingerprint %s was stored by a concurrent transaction",
+                                           ordinality, text_to_cstring(cert.fingerprint_sha256)),
                                     errhidestmt(true)));
                 }
-                if (mode == OnConflict::UpdateChain) {
-                    Datum args[2] = {Int64GetDatum(id), PointerGetDatum(cert.issuer_chain)};
-                    const int rc = SPI_execute_plan(chain_plan, args, nullptr, false, 0);
-                    if (rc != SPI_OK_INSERT_RETURNING) {
-                        elog(ERROR, "updating an issuer chain failed: %s", SPI_result_code_string(rc));
+                outcome = "exists";
+                if (!id_contains(&inserted_ids, id)) {  // stored before this call
+                    if (mode == OnConflict::Error) {
+                        ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+                                        errmsg("bundle item %d: certificate with fingerprint %s is already stored as id " INT64_FORMAT,
+                                               ordinality, text_to_cstring(cert.fingerprint_sha256), id),
+                                        errhint("Pass on_conflict => 'skip' to report stored certificates and go on, or "
+                                                "'update_chain' to also fill in their missing issuer chains."),
+                                        errhidestmt(true)));
                     }
-                    if (SPI_processed == 1) outcome = "chain_updated";
-                    SPI_freetuptable(SPI_tuptable);
+                    if (mode == OnConflict::UpdateChain) {
+                        Datum args[2] = {Int64GetDatum(id), PointerGetDatum(cert.issuer_chain)};
+                        const int rc = SPI_execute_plan(chain_plan, args, nullptr, false, 0);
+                        if (rc != SPI_OK_INSERT_RETURNING) {
+                            elog(ERROR, "updating an issuer chain failed: %s", SPI_result_code_string(rc));
+                        }
+                        if (SPI_processed == 1) outcome = "chain_updated";
+                        SPI_freetuptable(SPI_tuptable);
+                    }
+                }
+                if (outcome[0] == 'c') {
+                    ++updated;
+                } else {
+                    ++existing;
                 }
             }
-            if (outcome[0] == 'c') {
-                ++updated;
-            } else {
-                ++existing;
+
+            Datum values[4] = {Int32GetDatum(ordinality), PointerGetDatum(cert.fingerprint_sha256), Int64GetDatum(id),
+                               CStringGetTextDatum(outcome)};
+            bool nulls[4] = {false, false, false, false};
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+            if (progress_every > 0 && ordinality % progress_every == 0 && ordinality < total) {
+                ereport(NOTICE, (errmsg("ssl_import_bundle: %d of %d certificates done (%d imported, %d already stored, "
+                                        "%d chains updated)",
+                                        ordinality, total, imported, existing, updated)));
             }
         }
-
-        Datum values[4] = {Int32GetDatum(ordinality), PointerGetDatum(cert.fingerprint_sha256), Int64GetDatum(id),
-                           CStringGetTextDatum(outcome)};
-        bool nulls[4] = {false, false, false, false};
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         MemoryContextSwitchTo(caller_cxt);
         MemoryContextReset(row_cxt);
-
-        if (progress_every > 0 && ordinality % progress_every == 0 && ordinality < total) {
-            ereport(NOTICE, (errmsg("ssl_import_bundle: %d of %d certificates done (%d imported, %d already stored, "
-                                    "%d chains updated)",
-                                    ordinality, total, imported, existing, updated)));
-        }
     }
     SPI_finish();
     MemoryContextDelete(bundle_cxt);  // runs the reader's destructor

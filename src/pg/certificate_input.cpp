@@ -40,6 +40,17 @@ void flatten_certificate(const netbox_ssl::CertificateInfo& info, FlatCert* out)
     out->tbs_sha256 = core_text(info.tbs_sha256);
 }
 
+// Runs inside run_core (core_alloc/core_text, no ereport).
+void flatten_certificate_urls(const netbox_ssl::CertificateInfo& info, FlatCert* out) {
+    const std::vector<std::string>* lists[3] = {&info.crl_urls, &info.ocsp_urls, &info.ca_issuers_urls};
+    for (int k = 0; k < 3; ++k) {
+        const std::vector<std::string>& urls = *lists[k];
+        out->nurls[k] = static_cast<int>(urls.size());
+        out->urls[k] = static_cast<text**>(core_alloc(sizeof(text*) * (urls.size() + 1)));
+        for (std::size_t i = 0; i < urls.size(); ++i) out->urls[k][i] = core_text(urls[i]);
+    }
+}
+
 void read_certificate_arg(FunctionCallInfo fcinfo, int argno, InputForm form, FlatCert* out) {
     const InputBytes input = read_input_arg(fcinfo, argno, "the certificate argument", "certificate input",
                                             static_cast<Size>(netbox_ssl_max_input_bytes));
@@ -47,9 +58,10 @@ void read_certificate_arg(FunctionCallInfo fcinfo, int argno, InputForm form, Fl
     CoreFailure failure;
     const bool ok = run_core(&failure, [&] {
         const std::string_view bytes(input.data, input.len);
-        flatten_certificate(form == InputForm::Text ? netbox_ssl::parse_pem(bytes, options)
-                                                    : netbox_ssl::parse_der(bytes, options),
-                            out);
+        const netbox_ssl::CertificateInfo info = form == InputForm::Text ? netbox_ssl::parse_pem(bytes, options)
+                                                                         : netbox_ssl::parse_der(bytes, options);
+        flatten_certificate(info, out);
+        flatten_certificate_urls(info, out);
     });
     if (!ok) raise_core_error(&failure, form);
 }
@@ -146,4 +158,16 @@ void hide_key_statements(ErrorData* edata) {
 void install_key_log_hook() {
     previous_emit_log_hook = emit_log_hook;
     emit_log_hook = hide_key_statements;
+}
+
+// ssl_certificate_urls(pem): the revocation URL columns of a certificate as
+// the import stores them (1.6 backfill, INSERT by hand).
+NETBOX_SSL_ENTRY(ssl_certificate_urls) {
+    FlatCert cert;
+    read_certificate_arg(fcinfo, 0, InputForm::Text, &cert);
+    TupleDesc desc = composite_result_desc(fcinfo);
+    Datum values[3];
+    bool nulls[3] = {false, false, false};
+    for (int k = 0; k < 3; ++k) values[k] = text_array_datum(cert.urls[k], cert.nurls[k]);
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
