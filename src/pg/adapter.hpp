@@ -93,6 +93,10 @@ void write_certificates(FunctionCallInfo fcinfo, FlatCert* const* certs, text* c
 // Marks the next SPI statement as the write path's own (write_path.cpp):
 // triggers whose work it does skip it (WHEN NOT ssl_write_path_owns()).
 void write_path_arm();
+// JIT off for the statements between (write_path.cpp: kept generic plans
+// whose cost enable_seqscan = off inflates would be JIT-compiled per call).
+int jit_off_begin();
+void jit_off_end(int level);
 void write_path_disarm();
 
 // Settings of ssl_import_bundle, defined from _PG_init (bundle.cpp).

@@ -299,9 +299,11 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     // (which logs nothing for this move) skip it instead of reading 2 x N
     // transition rows.
     internal_switch_set(kSwitchMoving, old_id);
+    const int jit_level = jit_off_begin();
     if (one_path) write_path_arm();
     rc = SPI_execute_plan(p.move_assignments, ids, nullptr, false, 0);
     write_path_disarm();
+    jit_off_end(jit_level);
     internal_switch_clear(kSwitchMoving);
     if (rc != SPI_OK_UPDATE) elog(ERROR, "moving assignments failed: %s", SPI_result_code_string(rc));
     const int64 moved = static_cast<int64>(SPI_processed);
