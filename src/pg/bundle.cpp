@@ -273,7 +273,7 @@ Sink* start_sink(FunctionCallInfo fcinfo, const char* function, const char* item
 // see it when they look up their authority by key id, exactly as when each
 // is imported by its own statement; and after one row on a pre-1.6 schema.
 bool batch_full(const Sink* sink, const Batch* b) {
-    return b->n == kBatchSize || !sink->batched || (b->n > 0 && b->certs[b->n - 1]->is_ca);
+    return b->n > 0 && (b->n == kBatchSize || !sink->batched || b->certs[b->n - 1]->is_ca);
 }
 
 Datum import_bundle(FunctionCallInfo fcinfo, InputForm form) {
