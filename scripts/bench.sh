@@ -2,8 +2,10 @@
 # Benchmarks of netbox_ssl on a throwaway cluster (see docs/performance.md):
 #   (a) ssl_parse vs a bare d2i_X509 + SHA-256 loop over the same certificates;
 #   (b) ssl_import vs a plain INSERT of the same precomputed rows, in one
-#       transaction and in autocommit;
-#   (c) ssl_renew vs a plain UPDATE, with 1, 1,000 and 100,000 assignments.
+#       transaction and in autocommit; ssl_import_many and ssl_import_bundle
+#       of the same certificates; each against its 1.6 budget;
+#   (c) ssl_renew vs a plain UPDATE, with 1, 1,000 and 100,000 assignments,
+#       and the number of statements ssl_renew runs (pg_stat_statements).
 #   (d)-(f) plan cache, lookups at 1M, import memory; (g)-(i) the 1.4
 #   features: host lookup, bulk import paths, compliance (test/bench/*.sh).
 # Installs missing Debian packages, builds the bench programs (CMake, Release)
