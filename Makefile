@@ -28,6 +28,7 @@ OBJS = \
 	src/core/psl.o src/pg/psl.o \
 	src/core/crl.o \
 	src/core/ocsp.o
+OBJS += src/pg/write_path.o
 # The full install script of the current version is generated from one SQL
 # source per concept (src/sql/concepts/, concatenated in file-name order), so
 # CREATE EXTENSION runs one script. netbox_ssl--1.0.sql and the upgrade

@@ -66,6 +66,16 @@ constexpr int kCertColumns = 20;
 constexpr int kCertUrlColumns = 3;
 constexpr int kParseColumns = kCertColumns + kCertUrlColumns;
 
+// The k-th revocation URL list of a FlatCert (0 crl_urls, 1 ocsp_urls,
+// 2 ca_issuers_urls) and its length, for code that loops over the three.
+inline text** flat_cert_urls(const FlatCert* c, int k, int* n) {
+    switch (k) {
+    case 0: *n = c->ncrl_urls; return c->crl_urls;
+    case 1: *n = c->nocsp_urls; return c->ocsp_urls;
+    default: *n = c->nca_issuers_urls; return c->ca_issuers_urls;
+    }
+}
+
 enum class InputForm { Text, Binary };
 
 // Reads argument `argno` (text PEM or bytea DER), parses it and fills `out`.
@@ -86,6 +96,24 @@ bool find_certificate_id(FunctionCallInfo fcinfo, text* fingerprint, int64* id);
 // The schema of the extension's tables, for a C entry point created in it
 // or in netbox_ssl_internal (module.cpp).
 Oid netbox_ssl_tables_schema(FunctionCallInfo fcinfo);
+
+// The one write path of import, renew and bundle (write_path.cpp); needs an
+// SPI connection. write_path_usable: the schema has the 1.6 write path (else
+// the callers use their pre-1.6 statements). write_certificates stores n
+// parsed certificates in one statement (see write_path.cpp) and sets ids[i]
+// to the new id, or 0 where the fingerprint was stored already (ON CONFLICT
+// DO NOTHING). renewal: status active and no imported event.
+bool write_path_usable(FunctionCallInfo fcinfo);
+void write_certificates(FunctionCallInfo fcinfo, FlatCert* const* certs, text* const* tenants,
+                        text* const* key_locations, int n, bool renewal, int64* ids);
+// Marks the next SPI statement as the write path's own (write_path.cpp):
+// triggers whose work it does skip it (WHEN NOT ssl_write_path_owns()).
+void write_path_arm();
+// JIT off for the statements between (write_path.cpp: kept generic plans
+// whose cost enable_seqscan = off inflates would be JIT-compiled per call).
+int jit_off_begin();
+void jit_off_end(int level);
+void write_path_disarm();
 
 // Settings of ssl_import_bundle, defined from _PG_init (bundle.cpp).
 void define_bundle_settings();

@@ -32,6 +32,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -42,6 +43,9 @@ extern "C" {
 namespace {
 
 int progress_every = 10000;
+
+// Certificates per INSERT statement (1.6 write path).
+constexpr int kBatchSize = 1000;
 
 enum class OnConflict { Error, Skip, UpdateChain };
 
@@ -132,17 +136,144 @@ bool id_contains(const IdSet* set, int64 id) {
     return lo < set->n && set->ids[lo] == id;
 }
 
-[[noreturn]] void raise_with_ordinality(CoreFailure* failure, InputForm form, int ordinality) {
+[[noreturn]] void raise_with_ordinality(CoreFailure* failure, InputForm form, int ordinality,
+                                       const char* item = "bundle item") {
     // Errors from the reader already name their item; others get it here.
     if (failure->item == 0 && failure->kind != netbox_ssl::ErrorKind::PrivateKey &&
         failure->kind != netbox_ssl::ErrorKind::Pkcs12 && !failure->out_of_memory) {
         char copy[sizeof failure->message];
         memcpy(copy, failure->message, sizeof copy);
-        snprintf(failure->message, sizeof failure->message, "bundle item %d: %s", ordinality, copy);
+        snprintf(failure->message, sizeof failure->message, "%s %d: %s", item, ordinality, copy);
         trim_partial_utf8(failure->message);
         failure->item = ordinality;
     }
     raise_core_error(failure, form);
+}
+
+// One batch of parsed certificates on its way to the write path. A struct
+// of fixed arrays: one allocation per call, reused by every batch.
+struct Batch {
+    FlatCert* certs[kBatchSize];
+    text* tenants[kBatchSize];
+    text* locations[kBatchSize];
+    int ordinals[kBatchSize];
+    int64 ids[kBatchSize];
+    int n;
+};
+
+// What ssl_import_bundle and ssl_import_many share: the conflict mode, the
+// result rows, the ids this call inserted and the progress report.
+struct Sink {
+    const char* function;  // names the call in the progress NOTICE
+    const char* item;      // "bundle item" or "item": prefixes item errors
+    bool chains;           // on_conflict 'update_chain' exists (the bundle)
+    OnConflict mode;
+    SPIPlanPtr chain_plan;
+    bool batched;
+    ReturnSetInfo* rsinfo;
+    MemoryContext call_cxt;
+    IdSet inserted_ids;
+    int total;
+    int imported;
+    int existing;
+    int updated;
+};
+
+// Stores one batch (one statement through the write path, or one
+// import_flat_certificate per row on a pre-1.6 schema) and emits its result
+// rows in item order, with the errors of one-by-one import.
+void store_batch(FunctionCallInfo fcinfo, Sink* sink, Batch* b) {
+    if (sink->batched) {
+        write_certificates(fcinfo, b->certs, b->tenants, b->locations, b->n, false, b->ids);
+    } else {
+        for (int i = 0; i < b->n; ++i) {
+            if (!import_flat_certificate(fcinfo, b->certs[i], b->tenants[i], &b->ids[i])) b->ids[i] = 0;
+        }
+    }
+    for (int i = 0; i < b->n; ++i) {
+        const FlatCert& cert = *b->certs[i];
+        const int ordinality = b->ordinals[i];
+        int64 id = b->ids[i];
+        const char* outcome = "imported";
+        if (id != 0) {
+            id_add(&sink->inserted_ids, sink->call_cxt, id);
+            ++sink->imported;
+        } else {
+            if (!find_certificate_id(fcinfo, cert.fingerprint_sha256, &id)) {
+                ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+                                errmsg("%s %d: certificate with fingerprint %s was stored by a concurrent transaction",
+                                       sink->item, ordinality, text_to_cstring(cert.fingerprint_sha256)),
+                                errhidestmt(true)));
+            }
+            outcome = "exists";
+            if (!id_contains(&sink->inserted_ids, id)) {  // stored before this call
+                if (sink->mode == OnConflict::Error) {
+                    ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+                                    errmsg("%s %d: certificate with fingerprint %s is already stored as id " INT64_FORMAT,
+                                           sink->item, ordinality, text_to_cstring(cert.fingerprint_sha256), id),
+                                    sink->chains
+                                        ? errhint("Pass on_conflict => 'skip' to report stored certificates and go on, or "
+                                                  "'update_chain' to also fill in their missing issuer chains.")
+                                        : errhint("Pass on_conflict => 'skip' to report stored certificates and go on."),
+                                    errhidestmt(true)));
+                }
+                if (sink->mode == OnConflict::UpdateChain) {
+                    Datum args[2] = {Int64GetDatum(id), PointerGetDatum(cert.issuer_chain)};
+                    const int rc = SPI_execute_plan(sink->chain_plan, args, nullptr, false, 0);
+                    if (rc != SPI_OK_INSERT_RETURNING) {
+                        elog(ERROR, "updating an issuer chain failed: %s", SPI_result_code_string(rc));
+                    }
+                    if (SPI_processed == 1) outcome = "chain_updated";
+                    SPI_freetuptable(SPI_tuptable);
+                }
+            }
+            if (outcome[0] == 'c') {
+                ++sink->updated;
+            } else {
+                ++sink->existing;
+            }
+        }
+
+        Datum values[4] = {Int32GetDatum(ordinality), PointerGetDatum(cert.fingerprint_sha256), Int64GetDatum(id),
+                           CStringGetTextDatum(outcome)};
+        bool nulls[4] = {false, false, false, false};
+        tuplestore_putvalues(sink->rsinfo->setResult, sink->rsinfo->setDesc, values, nulls);
+
+        if (progress_every > 0 && ordinality % progress_every == 0 && ordinality < sink->total) {
+            ereport(NOTICE, (errmsg("%s: %d of %d certificates done (%d imported, %d already stored, "
+                                    "%d chains updated)",
+                                    sink->function, ordinality, sink->total, sink->imported, sink->existing,
+                                    sink->updated)));
+        }
+    }
+}
+
+// The sink and batch of a call, in call_cxt; SPI connected.
+Sink* start_sink(FunctionCallInfo fcinfo, const char* function, const char* item, OnConflict mode, text* tenant,
+                 MemoryContext call_cxt, Batch** batch) {
+    SPI_connect();
+    auto* sink = static_cast<Sink*>(MemoryContextAllocZero(call_cxt, sizeof(Sink)));
+    sink->function = function;
+    sink->item = item;
+    sink->chains = strcmp(function, "ssl_import_bundle") == 0;
+    sink->mode = mode;
+    sink->chain_plan = mode == OnConflict::UpdateChain ? update_chain_plan(fcinfo) : nullptr;
+    // 1.6: certificates are stored by the batch, one statement per batch
+    // (write_path.cpp).
+    sink->batched = write_path_usable(fcinfo);
+    sink->rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    sink->call_cxt = call_cxt;
+    sink->inserted_ids = IdSet{};
+    *batch = static_cast<Batch*>(MemoryContextAllocZero(call_cxt, sizeof(Batch)));
+    for (int i = 0; i < kBatchSize; ++i) (*batch)->tenants[i] = tenant;
+    return sink;
+}
+
+// A batch ends after a CA certificate, so that the certificates after it
+// see it when they look up their authority by key id, exactly as when each
+// is imported by its own statement; and after one row on a pre-1.6 schema.
+bool batch_full(const Sink* sink, const Batch* b) {
+    return b->n > 0 && (b->n == kBatchSize || !sink->batched || b->certs[b->n - 1]->is_ca);
 }
 
 Datum import_bundle(FunctionCallInfo fcinfo, InputForm form) {
@@ -156,7 +287,6 @@ Datum import_bundle(FunctionCallInfo fcinfo, InputForm form) {
     const netbox_ssl::ParseOptions options = core_parse_options();
 
     InitMaterializedSRF(fcinfo, 0);
-    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
 
     MemoryContext bundle_cxt = AllocSetContextCreate(CurrentMemoryContext, "netbox_ssl bundle", ALLOCSET_DEFAULT_SIZES);
     MemoryContext row_cxt = AllocSetContextCreate(bundle_cxt, "netbox_ssl bundle row", ALLOCSET_DEFAULT_SIZES);
@@ -180,83 +310,114 @@ Datum import_bundle(FunctionCallInfo fcinfo, InputForm form) {
     if (!ok) raise_core_error(&failure, form);
     const int total = reader->count();
 
-    SPI_connect();
-    SPIPlanPtr chain_plan = mode == OnConflict::UpdateChain ? update_chain_plan(fcinfo) : nullptr;
-    IdSet inserted_ids;
-    int imported = 0;
-    int existing = 0;
-    int updated = 0;
-    for (;;) {
-        CHECK_FOR_INTERRUPTS();
+    Batch* b = nullptr;
+    Sink* sink = start_sink(fcinfo, "ssl_import_bundle", "bundle item", mode, tenant, bundle_cxt, &b);
+    sink->total = total;
+    bool done = false;
+    while (!done) {
+        // Parse up to one batch into the row context.
+        b->n = 0;
         MemoryContext caller_cxt = MemoryContextSwitchTo(row_cxt);
-        FlatCert cert;
-        bool has = false;
-        ok = run_core(&failure, [&] {
-            netbox_ssl::CertificateInfo info;
-            has = reader->next(info);
-            if (has) flatten_certificate(info, &cert);
-        });
-        if (!ok) raise_with_ordinality(&failure, form, reader->ordinality());
-        if (!has) {
-            MemoryContextSwitchTo(caller_cxt);
-            break;
+        while (!batch_full(sink, b)) {
+            CHECK_FOR_INTERRUPTS();
+            auto* cert = static_cast<FlatCert*>(palloc0(sizeof(FlatCert)));
+            bool has = false;
+            ok = run_core(&failure, [&] {
+                netbox_ssl::CertificateInfo info;
+                has = reader->next(info);
+                if (has) flatten_certificate(info, cert);
+            });
+            if (!ok) raise_with_ordinality(&failure, form, reader->ordinality());
+            if (!has) {
+                done = true;
+                break;
+            }
+            b->certs[b->n] = cert;
+            b->ordinals[b->n] = reader->ordinality();
+            ++b->n;
         }
-        const int ordinality = reader->ordinality();
-
-        int64 id = 0;
-        const char* outcome = "imported";
-        if (import_flat_certificate(fcinfo, &cert, tenant, &id)) {
-            id_add(&inserted_ids, bundle_cxt, id);
-            ++imported;
-        } else {
-            if (!find_certificate_id(fcinfo, cert.fingerprint_sha256, &id)) {
-                ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
-                                errmsg("bundle item %d: certificate with fingerprint %s was stored by a concurrent transaction",
-                                       ordinality, text_to_cstring(cert.fingerprint_sha256)),
-                                errhidestmt(true)));
-            }
-            outcome = "exists";
-            if (!id_contains(&inserted_ids, id)) {  // stored before this call
-                if (mode == OnConflict::Error) {
-                    ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
-                                    errmsg("bundle item %d: certificate with fingerprint %s is already stored as id " INT64_FORMAT,
-                                           ordinality, text_to_cstring(cert.fingerprint_sha256), id),
-                                    errhint("Pass on_conflict => 'skip' to report stored certificates and go on, or "
-                                            "'update_chain' to also fill in their missing issuer chains."),
-                                    errhidestmt(true)));
-                }
-                if (mode == OnConflict::UpdateChain) {
-                    Datum args[2] = {Int64GetDatum(id), PointerGetDatum(cert.issuer_chain)};
-                    const int rc = SPI_execute_plan(chain_plan, args, nullptr, false, 0);
-                    if (rc != SPI_OK_INSERT_RETURNING) {
-                        elog(ERROR, "updating an issuer chain failed: %s", SPI_result_code_string(rc));
-                    }
-                    if (SPI_processed == 1) outcome = "chain_updated";
-                    SPI_freetuptable(SPI_tuptable);
-                }
-            }
-            if (outcome[0] == 'c') {
-                ++updated;
-            } else {
-                ++existing;
-            }
-        }
-
-        Datum values[4] = {Int32GetDatum(ordinality), PointerGetDatum(cert.fingerprint_sha256), Int64GetDatum(id),
-                           CStringGetTextDatum(outcome)};
-        bool nulls[4] = {false, false, false, false};
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        if (b->n > 0) store_batch(fcinfo, sink, b);
         MemoryContextSwitchTo(caller_cxt);
         MemoryContextReset(row_cxt);
-
-        if (progress_every > 0 && ordinality % progress_every == 0 && ordinality < total) {
-            ereport(NOTICE, (errmsg("ssl_import_bundle: %d of %d certificates done (%d imported, %d already stored, "
-                                    "%d chains updated)",
-                                    ordinality, total, imported, existing, updated)));
-        }
     }
     SPI_finish();
     MemoryContextDelete(bundle_cxt);  // runs the reader's destructor
+    return (Datum)0;
+}
+
+
+// ssl_import_many: one certificate per array element (DER or PEM, as
+// ssl_import takes it), stored by the batch through the write path, with
+// the bundle's results and semantics: one row per element, duplicates
+// within the array and against the table reported as the bundle does, and
+// all or nothing (a bad element fails the call, naming its item). Meant for
+// staging tables: SELECT * FROM ssl_import_many(ARRAY(SELECT der FROM t)).
+Datum import_many(FunctionCallInfo fcinfo, InputForm form) {
+    refuse_on_standby("ssl_import_many");
+    require_arg(fcinfo, 0, "the certificates argument");
+    const OnConflict mode = on_conflict_arg(fcinfo);
+    if (mode == OnConflict::UpdateChain) {
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("on_conflict 'update_chain' is not available for ssl_import_many"),
+                        errdetail("Valid values are 'error' and 'skip'; ssl_import_bundle fills in issuer chains."),
+                        errhidestmt(true)));
+    }
+    text* tenant = optional_text_arg(fcinfo, 2);
+    ArrayType* array = PG_GETARG_ARRAYTYPE_P(0);
+    if (ARR_NDIM(array) > 1) {
+        ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+                        errmsg("the certificates argument must be a one-dimensional array"), errhidestmt(true)));
+    }
+    const int total = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+    const netbox_ssl::ParseOptions options = core_parse_options();
+
+    InitMaterializedSRF(fcinfo, 0);
+    MemoryContext call_cxt = AllocSetContextCreate(CurrentMemoryContext, "netbox_ssl many", ALLOCSET_DEFAULT_SIZES);
+    MemoryContext row_cxt = AllocSetContextCreate(call_cxt, "netbox_ssl many batch", ALLOCSET_DEFAULT_SIZES);
+    ArrayIterator it = array_create_iterator(array, 0, nullptr);
+
+    Batch* b = nullptr;
+    Sink* sink = start_sink(fcinfo, "ssl_import_many", "item", mode, tenant, call_cxt, &b);
+    sink->total = total;
+    int item = 0;
+    bool done = false;
+    CoreFailure failure;
+    while (!done) {
+        b->n = 0;
+        MemoryContext caller_cxt = MemoryContextSwitchTo(row_cxt);
+        while (!batch_full(sink, b)) {
+            CHECK_FOR_INTERRUPTS();
+            Datum value = 0;
+            bool isnull = false;
+            if (!array_iterate(it, &value, &isnull)) {
+                done = true;
+                break;
+            }
+            ++item;
+            if (isnull) {
+                ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                                errmsg("item %d: the certificate must not be NULL", item), errhidestmt(true)));
+            }
+            const struct varlena* bytes = reinterpret_cast<const struct varlena*>(DatumGetPointer(value));
+            const std::string_view input(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
+            auto* cert = static_cast<FlatCert*>(palloc0(sizeof(FlatCert)));
+            const bool ok = run_core(&failure, [&] {
+                const netbox_ssl::CertificateInfo info = form == InputForm::Text ? netbox_ssl::parse_pem(input, options)
+                                                                                 : netbox_ssl::parse_der(input, options);
+                flatten_certificate(info, cert);
+            });
+            if (!ok) raise_with_ordinality(&failure, form, item, "item");
+            b->certs[b->n] = cert;
+            b->ordinals[b->n] = item;
+            ++b->n;
+        }
+        if (b->n > 0) store_batch(fcinfo, sink, b);
+        MemoryContextSwitchTo(caller_cxt);
+        MemoryContextReset(row_cxt);
+    }
+    SPI_finish();
+    array_free_iterator(it);
+    MemoryContextDelete(call_cxt);
     return (Datum)0;
 }
 
@@ -271,3 +432,5 @@ void define_bundle_settings() {
 
 NETBOX_SSL_ENTRY(ssl_import_bundle_text) { return import_bundle(fcinfo, InputForm::Text); }
 NETBOX_SSL_ENTRY(ssl_import_bundle_bytea) { return import_bundle(fcinfo, InputForm::Binary); }
+NETBOX_SSL_ENTRY(ssl_import_many_text) { return import_many(fcinfo, InputForm::Text); }
+NETBOX_SSL_ENTRY(ssl_import_many_bytea) { return import_many(fcinfo, InputForm::Binary); }

@@ -174,6 +174,14 @@ Datum import_common(FunctionCallInfo fcinfo, InputForm form) {
 
     SPI_connect();
     const Plans& p = plans_for(fcinfo);
+    if (write_path_usable(fcinfo)) {  // 1.6: one statement does it all
+        FlatCert* certs[1] = {&cert};
+        int64 id = 0;
+        write_certificates(fcinfo, certs, &tenant, &key_location, 1, false, &id);
+        if (id == 0) raise_duplicate(p, cert.fingerprint_sha256);
+        SPI_finish();
+        PG_RETURN_INT64(id);
+    }
     Datum values[kInsertParams];
     char nulls[kInsertParams];
     fill_insert_params(&cert, tenant, key_location, values, nulls);
@@ -262,24 +270,40 @@ Datum renew_common(FunctionCallInfo fcinfo, InputForm form) {
     }
 
     // 3. The new row, inheriting tenant and (unless given) the key location.
-    Datum values[kInsertParams];
-    char nulls[kInsertParams];
-    fill_insert_params(&cert, tenant_null ? nullptr : DatumGetTextPP(old_tenant),
-                       key_location != nullptr ? key_location
-                                               : (location_null ? nullptr : DatumGetTextPP(old_location)),
-                       values, nulls);
-    rc = SPI_execute_plan(p.renew_insert, values, nulls, false, 0);
-    if (rc != SPI_OK_INSERT_RETURNING) elog(ERROR, "renewal insert failed: %s", SPI_result_code_string(rc));
-    if (SPI_processed == 0) raise_duplicate(p, cert.fingerprint_sha256);
-    bool isnull = false;
-    const int64 new_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    text* new_tenant = tenant_null ? nullptr : DatumGetTextPP(old_tenant);
+    text* new_location = key_location != nullptr ? key_location
+                                                 : (location_null ? nullptr : DatumGetTextPP(old_location));
+    int64 new_id = 0;
+    const bool one_path = write_path_usable(fcinfo);
+    if (one_path) {  // 1.6: the write path's statement (row, ACME, authority, CSR link)
+        FlatCert* certs[1] = {&cert};
+        write_certificates(fcinfo, certs, &new_tenant, &new_location, 1, true, &new_id);
+        if (new_id == 0) raise_duplicate(p, cert.fingerprint_sha256);
+    } else {
+        Datum values[kInsertParams];
+        char nulls[kInsertParams];
+        fill_insert_params(&cert, new_tenant, new_location, values, nulls);
+        rc = SPI_execute_plan(p.renew_insert, values, nulls, false, 0);
+        if (rc != SPI_OK_INSERT_RETURNING) elog(ERROR, "renewal insert failed: %s", SPI_result_code_string(rc));
+        if (SPI_processed == 0) raise_duplicate(p, cert.fingerprint_sha256);
+        bool isnull = false;
+        new_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    }
 
     // 4. Move (not copy) every assignment: one statement, ids unchanged.
     // The renewal's own move logs the renewal events below, not
     // assignment_removed/assignment_added (the history trigger skips it).
     Datum ids[2] = {Int64GetDatum(old_id), Int64GetDatum(new_id)};
+    // From 1.6 the move is the write path's own statement too: the target
+    // check (the new row is ours, active and uncommitted) and the history
+    // (which logs nothing for this move) skip it instead of reading 2 x N
+    // transition rows.
     internal_switch_set(kSwitchMoving, old_id);
+    const int jit_level = jit_off_begin();
+    if (one_path) write_path_arm();
     rc = SPI_execute_plan(p.move_assignments, ids, nullptr, false, 0);
+    write_path_disarm();
+    jit_off_end(jit_level);
     internal_switch_clear(kSwitchMoving);
     if (rc != SPI_OK_UPDATE) elog(ERROR, "moving assignments failed: %s", SPI_result_code_string(rc));
     const int64 moved = static_cast<int64>(SPI_processed);
@@ -312,6 +336,12 @@ NETBOX_SSL_ENTRY(ssl_renew_bytea) { return renew_common(fcinfo, InputForm::Binar
 // imported event) for one parsed certificate. The caller is connected to SPI.
 bool import_flat_certificate(FunctionCallInfo fcinfo, const FlatCert* cert, text* tenant, int64* id) {
     const Plans& p = plans_for(fcinfo);
+    if (write_path_usable(fcinfo)) {
+        FlatCert* certs[1] = {const_cast<FlatCert*>(cert)};
+        text* no_location = nullptr;
+        write_certificates(fcinfo, certs, &tenant, &no_location, 1, false, id);
+        return *id != 0;
+    }
     Datum values[kInsertParams];
     char nulls[kInsertParams];
     fill_insert_params(cert, tenant, nullptr, values, nulls);

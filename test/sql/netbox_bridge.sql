@@ -404,7 +404,7 @@ RESET ROLE;
 SELECT p.pronamespace::regnamespace AS schema, p.proname, p.prosecdef, p.proconfig,
        has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
   FROM pg_proc p WHERE p.proname LIKE 'ssl\_netbox\_%' AND p.proname <> 'ssl_netbox_fields'
- ORDER BY 2, pg_get_function_identity_arguments(p.oid), 1::text;
+ ORDER BY 2, pg_get_function_identity_arguments(p.oid), p.pronamespace::regnamespace::text;
 
 -- Scale: a NetBox-side insert finds our certificate by fingerprint through
 -- the unique index, reading a few of our rows whatever the inventory's size.

@@ -3,6 +3,19 @@
 -- AFTER); docs/architecture.md lists them in firing order with the reason
 -- each exists. Trigger functions are not callable by users (EXECUTE revoked).
 
+-- The one write path (1.6): ssl_import, ssl_renew and ssl_import_bundle
+-- store rows with one C statement that also does the per-row work of the
+-- triggers below (ACME, issuer chain check, authority, CSR link, outbox).
+-- Those triggers carry WHEN (NOT ssl_write_path_owns()): true only while that
+-- very statement runs (its command id, in this backend transaction; backend
+-- C state that no SQL can set), so every other INSERT or UPDATE, including
+-- writes nested inside triggers, still fires them (src/pg/write_path.cpp).
+CREATE FUNCTION netbox_ssl_internal.ssl_write_path_owns() RETURNS boolean
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'ssl_write_path_owns';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_write_path_owns() IS 'Internal: true while the statement of the extension''s own write path (ssl_import, ssl_renew, ssl_import_bundle) runs, whose triggers it replaces; false otherwise. Reading it is harmless; nothing in SQL can set it.';
+
 -- ----------------------------------------------------------------------
 -- Triggers on ssl_certificate
 -- ----------------------------------------------------------------------
@@ -60,7 +73,7 @@ COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_detect_acme() IS 'Trigge
 
 REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_certificate_detect_acme() FROM PUBLIC;
 
-CREATE TRIGGER ssl_certificate_detect_acme BEFORE INSERT ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_detect_acme();
+CREATE TRIGGER ssl_certificate_detect_acme BEFORE INSERT ON @extschema@.ssl_certificate FOR EACH ROW WHEN ((NOT netbox_ssl_internal.ssl_write_path_owns())) EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_detect_acme();
 
 COMMENT ON TRIGGER ssl_certificate_detect_acme ON @extschema@.ssl_certificate IS 'ACME detection at import, whatever path inserts the row.';
 
@@ -119,7 +132,9 @@ COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_issuer_chain_check() IS 
 
 REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_certificate_issuer_chain_check() FROM PUBLIC;
 
-CREATE TRIGGER ssl_certificate_issuer_chain_check BEFORE INSERT OR UPDATE OF issuer_chain ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_issuer_chain_check();
+-- WHEN: an empty chain needs no check (the function returns at once), and
+-- the write path checks its chains in its own statement.
+CREATE TRIGGER ssl_certificate_issuer_chain_check BEFORE INSERT OR UPDATE OF issuer_chain ON @extschema@.ssl_certificate FOR EACH ROW WHEN (((new.issuer_chain <> ''::text) AND (NOT netbox_ssl_internal.ssl_write_path_owns()))) EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_issuer_chain_check();
 
 COMMENT ON TRIGGER ssl_certificate_issuer_chain_check ON @extschema@.ssl_certificate IS 'issuer_chain holds certificates only, whichever path writes it (security item 7).';
 
@@ -159,7 +174,7 @@ COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_match_authority() IS 'Tr
 
 REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_certificate_match_authority() FROM PUBLIC;
 
-CREATE TRIGGER ssl_certificate_match_authority BEFORE INSERT OR UPDATE OF issuing_ca_id, issuing_ca_source ON @extschema@.ssl_certificate FOR EACH ROW EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_match_authority();
+CREATE TRIGGER ssl_certificate_match_authority BEFORE INSERT OR UPDATE OF issuing_ca_id, issuing_ca_source ON @extschema@.ssl_certificate FOR EACH ROW WHEN ((NOT netbox_ssl_internal.ssl_write_path_owns())) EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_match_authority();
 
 COMMENT ON TRIGGER ssl_certificate_match_authority ON @extschema@.ssl_certificate IS 'Every insert path (ssl_import, ssl_renew, bulk imports, plain INSERT) links the certificate to its authority.';
 
@@ -309,7 +324,7 @@ COMMENT ON FUNCTION netbox_ssl_internal.ssl_csr_link_certificate() IS 'Trigger f
 
 REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_csr_link_certificate() FROM PUBLIC;
 
-CREATE TRIGGER ssl_csr_link_certificate AFTER INSERT ON @extschema@.ssl_certificate REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_csr_link_certificate();
+CREATE TRIGGER ssl_csr_link_certificate AFTER INSERT ON @extschema@.ssl_certificate REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT netbox_ssl_internal.ssl_write_path_owns())) EXECUTE FUNCTION netbox_ssl_internal.ssl_csr_link_certificate();
 
 COMMENT ON TRIGGER ssl_csr_link_certificate ON @extschema@.ssl_certificate IS 'Links imported certificates to the open requests for their key.';
 
@@ -488,7 +503,9 @@ CREATE TRIGGER ssl_assignment_check_target_insert AFTER INSERT ON @extschema@.ss
 
 COMMENT ON TRIGGER ssl_assignment_check_target_insert ON @extschema@.ssl_assignment IS 'No assignment is added to a replaced certificate, even when inserted concurrently with ssl_renew.';
 
-CREATE TRIGGER ssl_assignment_check_target_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
+-- WHEN: skipped for ssl_renew's move only (its target is the row it has
+-- just inserted, active and not yet visible to anyone else).
+CREATE TRIGGER ssl_assignment_check_target_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT netbox_ssl_internal.ssl_write_path_owns())) EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_check_target();
 
 COMMENT ON TRIGGER ssl_assignment_check_target_update ON @extschema@.ssl_assignment IS 'No assignment is moved onto a replaced certificate.';
 
@@ -566,7 +583,9 @@ CREATE TRIGGER ssl_assignment_history_insert AFTER INSERT ON @extschema@.ssl_ass
 
 COMMENT ON TRIGGER ssl_assignment_history_insert ON @extschema@.ssl_assignment IS 'Logs assignment_added on the certificate, naming the object.';
 
-CREATE TRIGGER ssl_assignment_history_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_history();
+-- WHEN: skipped for ssl_renew's move, which it would not log anyway
+-- (moving), instead of joining 2 x N transition rows to find that out.
+CREATE TRIGGER ssl_assignment_history_update AFTER UPDATE ON @extschema@.ssl_assignment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT netbox_ssl_internal.ssl_write_path_owns())) EXECUTE FUNCTION netbox_ssl_internal.ssl_assignment_history();
 
 COMMENT ON TRIGGER ssl_assignment_history_update ON @extschema@.ssl_assignment IS 'Logs a move (certificate_id, object_type or object_id changed) as assignment_removed plus assignment_added.';
 
@@ -826,6 +845,8 @@ BEGIN
           FROM new_rows n
           LEFT JOIN @extschema@.ssl_certificate c ON c.id = n.certificate_id
          WHERE n.occurred_at >= now()
+           -- published already by the write path's own statement (1.6)
+           AND NOT EXISTS (SELECT 1 FROM @extschema@.ssl_outbox x WHERE x.id = n.id)
          ORDER BY n.id
         RETURNING id, certificate_id, event_type
     ), queued AS (
@@ -844,7 +865,7 @@ COMMENT ON FUNCTION netbox_ssl_internal.ssl_outbox_publish() IS 'Trigger functio
 
 REVOKE ALL ON FUNCTION netbox_ssl_internal.ssl_outbox_publish() FROM PUBLIC;
 
-CREATE TRIGGER ssl_lifecycle_event_outbox AFTER INSERT ON @extschema@.ssl_lifecycle_event REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION netbox_ssl_internal.ssl_outbox_publish();
+CREATE TRIGGER ssl_lifecycle_event_outbox AFTER INSERT ON @extschema@.ssl_lifecycle_event REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT netbox_ssl_internal.ssl_write_path_owns())) EXECUTE FUNCTION netbox_ssl_internal.ssl_outbox_publish();
 
 COMMENT ON TRIGGER ssl_lifecycle_event_outbox ON @extschema@.ssl_lifecycle_event IS 'Every new event reaches the outbox and a NOTIFY in the same transaction, whichever path wrote it; a rollback publishes nothing.';
 

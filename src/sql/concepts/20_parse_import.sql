@@ -60,6 +60,15 @@ CREATE FUNCTION @extschema@.ssl_parse(pem text) RETURNS @extschema@.ssl_certific
 
 COMMENT ON FUNCTION @extschema@.ssl_parse(pem text) IS 'Parses PEM text (one or more blocks, any text around them; the leaf is the certificate that issues none of the others). No side effects.';
 
+-- The revocation URLs of a certificate (1.6 columns crl_urls, ocsp_urls,
+-- ca_issuers_urls), as the import stores them: for an INSERT by hand and for
+-- the upgrade's backfill of rows stored before 1.6.
+CREATE FUNCTION netbox_ssl_internal.ssl_certificate_urls(pem text, OUT crl_urls text[], OUT ocsp_urls text[], OUT ca_issuers_urls text[]) RETURNS record
+    LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ssl_certificate_urls';
+
+COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_urls(pem text, OUT crl_urls text[], OUT ocsp_urls text[], OUT ca_issuers_urls text[]) IS 'Internal: the CRL distribution point, OCSP and caIssuers URIs of a PEM certificate, as ssl_import stores them.';
+
 -- ----------------------------------------------------------------------
 -- Import
 -- ----------------------------------------------------------------------
@@ -134,6 +143,32 @@ COMMENT ON FUNCTION @extschema@.ssl_import_bundle(data text, on_conflict text, t
 
 REVOKE ALL ON FUNCTION @extschema@.ssl_import_bundle(data text, on_conflict text, tenant text) FROM PUBLIC;
 GRANT ALL ON FUNCTION @extschema@.ssl_import_bundle(data text, on_conflict text, tenant text) TO netbox_ssl_operator;
+
+-- Many certificates, one per array element (1.6): the bundle's results and
+-- semantics for rows a caller already holds apart, e.g. a staging table:
+-- SELECT * FROM ssl_import_many(ARRAY(SELECT der FROM staging)). Stored by
+-- the batch (one statement per 1,000), unlike one ssl_import per row. Both
+-- forms: staging tables hold DER (bytea) or PEM (text, a chain after the
+-- leaf becomes its issuer_chain, as ssl_import takes it).
+CREATE FUNCTION @extschema@.ssl_import_many(der bytea[], on_conflict text DEFAULT 'error'::text, tenant text DEFAULT NULL::text) RETURNS TABLE(ordinality integer, fingerprint_sha256 text, certificate_id bigint, outcome text)
+    LANGUAGE c SECURITY DEFINER COST 20000 ROWS 100
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS 'MODULE_PATHNAME', 'ssl_import_many_bytea';
+
+COMMENT ON FUNCTION @extschema@.ssl_import_many(der bytea[], on_conflict text, tenant text) IS 'ssl_import_many for DER certificates.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_import_many(der bytea[], on_conflict text, tenant text) FROM PUBLIC;
+GRANT ALL ON FUNCTION @extschema@.ssl_import_many(der bytea[], on_conflict text, tenant text) TO netbox_ssl_operator;
+
+CREATE FUNCTION @extschema@.ssl_import_many(pem text[], on_conflict text DEFAULT 'error'::text, tenant text DEFAULT NULL::text) RETURNS TABLE(ordinality integer, fingerprint_sha256 text, certificate_id bigint, outcome text)
+    LANGUAGE c SECURITY DEFINER COST 20000 ROWS 100
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS 'MODULE_PATHNAME', 'ssl_import_many_text';
+
+COMMENT ON FUNCTION @extschema@.ssl_import_many(pem text[], on_conflict text, tenant text) IS 'Imports one certificate per array element (as ssl_import would, in order), stored by the batch; returns one row per element like ssl_import_bundle. on_conflict: error (23505 naming the item) or skip (outcome exists); a repeated element is reported as exists. All or nothing: a bad or NULL element fails the call, naming its item.';
+
+REVOKE ALL ON FUNCTION @extschema@.ssl_import_many(pem text[], on_conflict text, tenant text) FROM PUBLIC;
+GRANT ALL ON FUNCTION @extschema@.ssl_import_many(pem text[], on_conflict text, tenant text) TO netbox_ssl_operator;
 
 -- ----------------------------------------------------------------------
 -- Ownership look-up
