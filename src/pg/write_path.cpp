@@ -268,9 +268,9 @@ void write_certificates(FunctionCallInfo fcinfo, FlatCert* const* certs, text* c
         cols[21][i] = PointerGetDatum(key_locations[i]);
         colnulls[21][i] = key_locations[i] == nullptr;
         for (int u = 0; u < 3; ++u) {
-            int n = 0;
-            text** urls = flat_cert_urls(certs[i], u, &n);
-            cols[22 + u][i] = array_literal(urls, n);
+            int nurls = 0;
+            text** urls = flat_cert_urls(certs[i], u, &nurls);
+            cols[22 + u][i] = array_literal(urls, nurls);
             colnulls[22 + u][i] = false;
         }
         cols[25][i] = Int32GetDatum(i + 1);
