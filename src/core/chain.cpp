@@ -862,10 +862,9 @@ int report(X509_STORE_CTX* ctx, X509* cert, int depth, int error) {
 int cert_time_ok(X509_STORE_CTX* ctx, X509* cert, int depth) {
     const X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx);
     const unsigned long flags = X509_VERIFY_PARAM_get_flags(param);
-    time_t check_time = 0;
+    time_t check_time = X509_VERIFY_PARAM_get_time(param);
     time_t* when = nullptr;  // null: the current time
     if ((flags & X509_V_FLAG_USE_CHECK_TIME) != 0) {
-        check_time = X509_VERIFY_PARAM_get_time(param);
         when = &check_time;
     } else if ((flags & X509_V_FLAG_NO_CHECK_TIME) != 0) {
         return 1;
