@@ -32,6 +32,7 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <unordered_set>
 #include <utility>
 
 namespace netbox_ssl {
@@ -631,6 +632,68 @@ bool valid_dns_san(std::string_view name) {
 }
 
 // ---------------------------------------------------------------------------
+// SignatureCache
+// ---------------------------------------------------------------------------
+
+struct SignatureCache::Impl {
+    using Pair = std::pair<X509*, X509*>;  // (child, issuer)
+    struct PairHash {
+        std::size_t operator()(const Pair& p) const noexcept {
+            const std::size_t a = std::hash<X509*>()(p.first);
+            return a ^ (std::hash<X509*>()(p.second) + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+        }
+    };
+    explicit Impl(std::size_t max) : max_pairs(max) {}
+    ~Impl() { release(); }
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+
+    bool contains(X509* child, X509* issuer) noexcept {
+        if (pairs.find(Pair(child, issuer)) == pairs.end()) return false;
+        ++hits;
+        return true;
+    }
+    // A signature check done; `keep`: record the pair (it verified). Each
+    // recorded certificate is held by one reference, so its address cannot
+    // be reused by another certificate while the pair is cached.
+    void verified(X509* child, X509* issuer, bool keep) noexcept {
+        ++misses;
+        if (!keep || max_pairs == 0) return;
+        if (pairs.size() >= max_pairs) release();
+        if (X509_up_ref(child) != 1) return;
+        if (X509_up_ref(issuer) != 1) {
+            X509_free(child);
+            return;
+        }
+        try {
+            if (pairs.emplace(child, issuer).second) return;
+        } catch (...) {  // out of memory: simply not cached
+        }
+        X509_free(child);
+        X509_free(issuer);
+    }
+    void release() noexcept {
+        for (const Pair& p : pairs) {
+            X509_free(p.first);
+            X509_free(p.second);
+        }
+        pairs.clear();
+    }
+
+    std::unordered_set<Pair, PairHash> pairs;
+    std::size_t max_pairs;
+    std::size_t hits = 0;
+    std::size_t misses = 0;
+};
+
+SignatureCache::SignatureCache(std::size_t max_pairs) : impl_(std::make_unique<Impl>(max_pairs)) {}
+SignatureCache::~SignatureCache() = default;
+std::size_t SignatureCache::size() const { return impl_->pairs.size(); }
+std::size_t SignatureCache::hits() const { return impl_->hits; }
+std::size_t SignatureCache::misses() const { return impl_->misses; }
+void SignatureCache::clear() noexcept { impl_->release(); }
+
+// ---------------------------------------------------------------------------
 // CertificateSet
 // ---------------------------------------------------------------------------
 
@@ -740,6 +803,7 @@ int logical_intermediates(STACK_OF(X509)* chain) {
 
 struct VerifyContext {
     bool web_pki;
+    SignatureCache* signatures;  // null: OpenSSL's own internal verification
 };
 
 // RFC 5280 4.1.2.5: the validity period includes notAfter itself; OpenSSL
@@ -772,6 +836,122 @@ int verify_callback(int ok, X509_STORE_CTX* ctx) {
     return ok;
 }
 
+// The signature of `child` by `issuer`, from the run's cache when it holds
+// the pair. A pair is recorded only when `record` (the child is an issuer
+// in the path, not the certificate validated) and the signature verified.
+// Called from inside OpenSSL's verifier: never throws.
+bool signature_verified(SignatureCache* cache, X509* child, X509* issuer, EVP_PKEY* key, bool record) noexcept {
+    if (cache != nullptr && cache->impl().contains(child, issuer)) return true;
+    const bool ok = X509_verify(child, key) > 0;
+    if (cache != nullptr) cache->impl().verified(child, issuer, ok && record);
+    return ok;
+}
+
+// OpenSSL's verify_cb_cert: report `error` about `cert` at `depth` to the
+// verify callback; 0 stops the verification.
+int report(X509_STORE_CTX* ctx, X509* cert, int depth, int error) {
+    X509_STORE_CTX_set_error_depth(ctx, depth);
+    X509_STORE_CTX_set_current_cert(ctx, cert);
+    if (error != X509_V_OK) X509_STORE_CTX_set_error(ctx, error);
+    return X509_STORE_CTX_get_verify_cb(ctx)(0, ctx);
+}
+
+// OpenSSL 3.0's validity check of one certificate of the built chain
+// (ossl_x509_check_cert_time with a depth): the same comparisons, errors
+// and callback calls.
+int cert_time_ok(X509_STORE_CTX* ctx, X509* cert, int depth) {
+    const X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx);
+    const unsigned long flags = X509_VERIFY_PARAM_get_flags(param);
+    time_t check_time = X509_VERIFY_PARAM_get_time(param);
+    time_t* when = nullptr;  // null: the current time
+    if ((flags & X509_V_FLAG_USE_CHECK_TIME) != 0) {
+        when = &check_time;
+    } else if ((flags & X509_V_FLAG_NO_CHECK_TIME) != 0) {
+        return 1;
+    }
+    int cmp = X509_cmp_time(X509_get0_notBefore(cert), when);
+    if (cmp == 0 && report(ctx, cert, depth, X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD) == 0) return 0;
+    if (cmp > 0 && report(ctx, cert, depth, X509_V_ERR_CERT_NOT_YET_VALID) == 0) return 0;
+    cmp = X509_cmp_time(X509_get0_notAfter(cert), when);
+    if (cmp == 0 && report(ctx, cert, depth, X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD) == 0) return 0;
+    if (cmp < 0 && report(ctx, cert, depth, X509_V_ERR_CERT_HAS_EXPIRED) == 0) return 0;
+    return 1;
+}
+
+// OpenSSL 3.0's key usage test before a signature check
+// (ossl_x509_signing_allowed): an issuer with a keyUsage extension must
+// allow keyCertSign (digitalSignature for a proxy certificate).
+int signing_allowed(X509* issuer, X509* subject) {
+    const bool proxy = (X509_get_extension_flags(subject) & EXFLAG_PROXY) != 0;
+    const uint32_t needed = proxy ? KU_DIGITAL_SIGNATURE : KU_KEY_CERT_SIGN;
+    if ((X509_get_extension_flags(issuer) & EXFLAG_KUSAGE) != 0 && (X509_get_key_usage(issuer) & needed) == 0) {
+        return proxy ? X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE : X509_V_ERR_KEYUSAGE_NO_CERTSIGN;
+    }
+    return X509_V_OK;
+}
+
+// The verification step of X509_verify_cert (signatures and validity times
+// of the built chain, from the anchor down), installed with
+// X509_STORE_CTX_set_verify only when a SignatureCache is given. It does
+// what OpenSSL 3.0's internal_verify does, in the same order, with the same
+// error codes, depths and callback calls, except that a signature the cache
+// holds is not verified again: the anchor's self-signature only under
+// X509_V_FLAG_CHECK_SS_SIGNATURE; the top of a partial chain, or a lone
+// certificate that is not self-issued, gets no signature check (the latter
+// after reporting UNABLE_TO_VERIFY_LEAF_SIGNATURE). DANE (not used here) is
+// not handled; OpenSSL's current_issuer is not set (no public setter, and
+// nothing of ours reads it).
+int verify_with_cache(X509_STORE_CTX* ctx) {
+    const auto* vc = static_cast<const VerifyContext*>(X509_STORE_CTX_get_app_data(ctx));
+    SignatureCache* cache = vc != nullptr ? vc->signatures : nullptr;
+    STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx);
+    const unsigned long flags = X509_VERIFY_PARAM_get_flags(X509_STORE_CTX_get0_param(ctx));
+    int n = sk_X509_num(chain) - 1;
+    if (n < 0) return 0;
+    X509* xi = sk_X509_value(chain, n);
+    X509* xs = xi;
+    bool check_signature = true;
+    if (X509_STORE_CTX_get_check_issued(ctx)(ctx, xi, xi) != 0) {
+        xs = xi;  // the usual case: the chain ends in a self-issued certificate
+    } else if ((flags & X509_V_FLAG_PARTIAL_CHAIN) != 0) {
+        check_signature = false;
+    } else if (n <= 0) {
+        if (report(ctx, xi, 0, X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE) == 0) return 0;
+        check_signature = false;
+    } else {
+        --n;
+        X509_STORE_CTX_set_error_depth(ctx, n);
+        xs = sk_X509_value(chain, n);
+    }
+    while (n >= 0) {
+        // n is the depth of xs; xi is its issuer (xs itself at a self-issued top).
+        if (check_signature && (xs != xi || ((flags & X509_V_FLAG_CHECK_SS_SIGNATURE) != 0 &&
+                                             (X509_get_extension_flags(xi) & EXFLAG_SS) != 0))) {
+            const int issuer_depth = n + (xs == xi ? 0 : 1);
+            const int allowed =
+                xs == xi && (X509_get_extension_flags(xi) & EXFLAG_CA) == 0 ? X509_V_OK : signing_allowed(xi, xs);
+            if (allowed != X509_V_OK && report(ctx, xi, issuer_depth, allowed) == 0) return 0;
+            EVP_PKEY* key = X509_get0_pubkey(xi);
+            if (key == nullptr) {
+                if (report(ctx, xi, issuer_depth, X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY) == 0) return 0;
+            } else if (!signature_verified(cache, xs, xi, key, n > 0)) {
+                if (report(ctx, xs, n, X509_V_ERR_CERT_SIGNATURE_FAILURE) == 0) return 0;
+            }
+        }
+        check_signature = true;
+        if (cert_time_ok(ctx, xs, n) == 0) return 0;
+        // Success at this depth (an earlier error, if forgiven, stays).
+        X509_STORE_CTX_set_current_cert(ctx, xs);
+        X509_STORE_CTX_set_error_depth(ctx, n);
+        if (X509_STORE_CTX_get_verify_cb(ctx)(1, ctx) == 0) return 0;
+        if (--n >= 0) {
+            xi = xs;
+            xs = sk_X509_value(chain, n);
+        }
+    }
+    return 1;
+}
+
 struct Attempt {
     ChainResult result;
     bool passed = false;
@@ -801,9 +981,10 @@ Attempt PathVerifier::run(STACK_OF(X509)* untrusted, STACK_OF(X509)* trusted) co
     StoreCtxPtr ctx(X509_STORE_CTX_new());
     if (!ctx || X509_STORE_CTX_init(ctx.get(), store_, leaf, untrusted) != 1) internal("X509_STORE_CTX_init");
     if (trusted != nullptr) X509_STORE_CTX_set0_trusted_stack(ctx.get(), trusted);
-    VerifyContext vc{options.web_pki};
+    VerifyContext vc{options.web_pki, options.signature_cache};
     X509_STORE_CTX_set_app_data(ctx.get(), &vc);
     X509_STORE_CTX_set_verify_cb(ctx.get(), verify_callback);
+    if (options.signature_cache != nullptr) X509_STORE_CTX_set_verify(ctx.get(), verify_with_cache);
     if (X509_STORE_CTX_set_purpose(ctx.get(), as_issuer ? X509_PURPOSE_ANY : X509_PURPOSE_SSL_SERVER) != 1) {
         internal("set_purpose");
     }
@@ -938,14 +1119,15 @@ Attempt PathVerifier::run(STACK_OF(X509)* untrusted, STACK_OF(X509)* trusted) co
 // certificate appears at most once per path, so cycles end.
 class PathSearch {
 public:
-    PathSearch(std::vector<X509*> anchors, std::vector<X509*> untrusted, int max_depth)
-        : anchors_(std::move(anchors)), untrusted_(std::move(untrusted)), max_depth_(max_depth) {}
+    PathSearch(std::vector<X509*> anchors, std::vector<X509*> untrusted, int max_depth, SignatureCache* signatures)
+        : anchors_(std::move(anchors)), untrusted_(std::move(untrusted)), max_depth_(max_depth), signatures_(signatures) {}
 
     // Calls `visit(path)` for each complete path until it returns true or a
     // limit is reached; returns whether a limit stopped the search.
     template <typename Visit>
     bool run(X509* leaf, Visit&& visit) {
         std::vector<X509*> path{leaf};
+        leaf_ = leaf;
         stop_ = false;
         limited_ = false;
         dfs(path, 0, visit);
@@ -974,7 +1156,7 @@ private:
                 if (X509_cmp(f, cand) == 0) return;  // the same certificate twice
             }
             EVP_PKEY* key = X509_get0_pubkey(cand);
-            if (key != nullptr && X509_verify(cert, key) == 1) found.push_back(cand);
+            if (key != nullptr && signature_verified(signatures_, cert, cand, key, cert != leaf_)) found.push_back(cand);
             ERR_clear_error();
         };
         for (X509* a : anchors_) consider(a);
@@ -1024,6 +1206,8 @@ private:
     std::vector<X509*> anchors_;
     std::vector<X509*> untrusted_;
     int max_depth_;
+    SignatureCache* signatures_;  // null: every signature verified
+    X509* leaf_ = nullptr;
     std::map<X509*, std::vector<X509*>> memo_;
     int attempts_ = 1;  // OpenSSL's own path was the first attempt
     int expansions_ = 0;
@@ -1068,7 +1252,8 @@ ChainResult ChainValidator::validate(const CertificateSet& leaf_set, const Certi
     std::vector<X509*> anchor_list;
     anchor_list.reserve(static_cast<std::size_t>(std::max(0, sk_X509_num(impl_->anchors.get()))));
     for (int i = 0; i < sk_X509_num(impl_->anchors.get()); ++i) anchor_list.push_back(sk_X509_value(impl_->anchors.get(), i));
-    PathSearch search(std::move(anchor_list), std::move(untrusted_list), std::max(0, options.max_depth));
+    PathSearch search(std::move(anchor_list), std::move(untrusted_list), std::max(0, options.max_depth),
+                      options.signature_cache);
     std::optional<ChainResult> winner;
     int tried = 1;
     const bool limited = search.run(leaf, [&](const std::vector<X509*>& path) {

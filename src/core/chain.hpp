@@ -5,6 +5,7 @@
 // PostgreSQL headers. See docs/chain-validation.md for every rule.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -60,6 +61,36 @@ public:
                                     std::int64_t at) const = 0;
 };
 
+// Signatures already verified within one validation run (ssl_validate_all,
+// issue "Speed" item 4): the signature of certificate C by issuer I, once
+// OpenSSL has verified it, is not verified again while the cache lives.
+// Keyed by the identity of the two decoded certificates, each held by one
+// reference while its pair is cached, so an entry can never stand for other
+// bytes or another key. Holds no verdict: every other check (names,
+// constraints, validity times, purpose, web-PKI rules, revocation) runs at
+// every validation. Bounded: it is emptied when max_pairs would be passed.
+// Only issuers' signatures are recorded (a certificate at depth >= 1 of a
+// path, signed by the next one); the certificate being validated is looked
+// up but never pinned.
+class SignatureCache {
+public:
+    explicit SignatureCache(std::size_t max_pairs = 100000);
+    ~SignatureCache();
+    SignatureCache(const SignatureCache&) = delete;
+    SignatureCache& operator=(const SignatureCache&) = delete;
+
+    std::size_t size() const;     // pairs held
+    std::size_t hits() const;     // signature checks skipped so far
+    std::size_t misses() const;   // signature checks done (and then recorded)
+    void clear() noexcept;        // forget every pair (e.g. when the anchors change)
+
+    struct Impl;
+    Impl& impl() const { return *impl_; }
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
 struct ChainOptions {
     std::int64_t at = 0;                  // seconds since 1970-01-01 UTC
     std::optional<std::string> hostname;  // DNS name or IP address literal
@@ -67,6 +98,9 @@ struct ChainOptions {
     bool web_pki = true;                  // apply the rules beyond OpenSSL's
     RevocationMode revocation = RevocationMode::None;
     const RevocationSource* revocation_source = nullptr;  // not owned; None when null
+    // Not owned. Null: every signature of the path is verified (OpenSSL's
+    // own internal verification step), as before 1.6.
+    SignatureCache* signature_cache = nullptr;
 };
 
 struct ChainResult {

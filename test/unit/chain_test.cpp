@@ -5,6 +5,9 @@
 
 #include "test_support.hpp"
 
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <ctime>
@@ -411,6 +414,159 @@ TEST(TrustPaths, HostilePoolStaysFastAndBounded) {
     EXPECT_NE(r.message.find("path building stopped after"), std::string::npos) << r.message;
     const double seconds = static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
     EXPECT_LT(seconds, 2.0);
+}
+
+
+// ---------------------------------------------------------------------------
+// Issue "Speed", item 4: the per-run cache of verified signatures.
+// ---------------------------------------------------------------------------
+
+void expect_same(const ChainResult& a, const ChainResult& b, const std::string& what) {
+    EXPECT_EQ(a.status, b.status) << what << ": " << a.message << " / " << b.message;
+    EXPECT_EQ(a.depth, b.depth) << what;
+    EXPECT_EQ(a.message, b.message) << what;
+    EXPECT_EQ(a.chain, b.chain) << what;
+}
+
+TEST(SignatureCache, SameVerdictsTwiceWithOneCacheAndHits) {
+    struct Case {
+        const char* leaf;
+        const char* pool;
+        std::optional<std::string> host;
+        std::int64_t when;
+    };
+    const std::vector<Case> cases = {
+        {"leaf-ok.pem", "intermediate.pem", std::string("www.trust.example"), k2030},
+        {"leaf-ok.pem", "intermediate.pem", std::string("other.example"), k2030},
+        {"leaf-ok.pem", "intermediate.pem", std::nullopt, k2000},
+        {"leaf-ok.pem", "intermediate.pem", std::nullopt, k2200},
+        {"leaf-notafter.pem", "intermediate.pem", std::nullopt, k2030},
+        {"leaf-ca-server.pem", "intermediate.pem", std::string("www.trust.example"), k2030},
+        {"leaf-ca-no-kcs.pem", "intermediate.pem", std::nullopt, k2030},
+        {"leaf-under-pc.pem", "int-pc-noncritical.pem", std::string("www.trust.example"), k2030},
+        {"leaf-nc-wildcard.pem", "int-nc-excluded.pem", std::string("foo.trust.example"), k2030},
+        {"leaf-cross.pem", "cross-pool.pem", std::string("www.trust.example"), k2030},
+        {"leaf-mesh.pem", "mesh-pool.pem", std::string("www.trust.example"), k2030},
+    };
+    // One store and one decoded pool for all, as one ssl_validate_all run has.
+    CertificateSet anchors = trust_set({"root.pem"});
+    CertificateSet pool;
+    for (const char* name : {"intermediate.pem", "int-pc-noncritical.pem", "int-nc-excluded.pem", "cross-pool.pem", "mesh-pool.pem"}) {
+        pool.add_pem(fixture(std::string("trust/") + name));
+    }
+    const ChainValidator v(anchors, pool);
+    std::vector<CertificateSet> leaves;
+    for (const Case& c : cases) leaves.push_back(trust_set({c.leaf}));
+    SignatureCache cache;
+    for (int round = 0; round < 2; ++round) {
+        for (std::size_t i = 0; i < cases.size(); ++i) {
+            ChainOptions plain = at(cases[i].when, cases[i].host);
+            ChainOptions cached = plain;
+            cached.signature_cache = &cache;
+            expect_same(v.validate(leaves[i], CertificateSet(), plain), v.validate(leaves[i], CertificateSet(), cached),
+                        std::string(cases[i].leaf) + " round " + std::to_string(round));
+        }
+    }
+    EXPECT_GT(cache.hits(), 0u);
+    EXPECT_GT(cache.size(), 0u);
+    // The leaves themselves are never pinned: only issuers' signatures are kept.
+    EXPECT_LT(cache.size(), cache.misses());
+    const std::size_t hits = cache.hits();
+    const ChainResult again = v.validate(leaves[0], CertificateSet(), [&] {
+        ChainOptions o = at(k2030, std::string("www.trust.example"));
+        o.signature_cache = &cache;
+        return o;
+    }());
+    EXPECT_EQ(again.status, ChainStatus::Valid) << again.message;
+    EXPECT_EQ(cache.hits(), hits + 1);  // intermediate <- root from the cache
+    cache.clear();
+    EXPECT_EQ(cache.size(), 0u);
+}
+
+// A certificate read from a fixture, changed and signed again by a new key.
+struct Forged {
+    X509* cert = nullptr;
+    EVP_PKEY* key = nullptr;
+    ~Forged() {
+        X509_free(cert);
+        EVP_PKEY_free(key);
+    }
+};
+
+std::string forge_pem(const std::string& fixture_name, bool replace_key) {
+    const std::string text = fixture(fixture_name);
+    BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
+    Forged f;
+    f.cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    f.key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    if (f.cert == nullptr || f.key == nullptr) return {};
+    if (replace_key && X509_set_pubkey(f.cert, f.key) != 1) return {};
+    if (X509_sign(f.cert, f.key, EVP_sha256()) <= 0) return {};
+    BIO* out = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(out, f.cert);
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(out, &data);
+    std::string pem(data, static_cast<std::size_t>(len));
+    BIO_free(out);
+    return pem;
+}
+
+TEST(SignatureCache, ACachedPairIsNeverTrustedForAnotherCertificate) {
+    CertificateSet anchors = trust_set({"root.pem"});
+    CertificateSet pool = trust_set({"intermediate.pem"});
+    CertificateSet leaf = trust_set({"leaf-ok.pem"});
+    SignatureCache cache;
+    ChainOptions o = at(k2030, std::string("www.trust.example"));
+    o.signature_cache = &cache;
+    const ChainValidator real(anchors, pool);
+    ASSERT_EQ(real.validate(leaf, CertificateSet(), o).status, ChainStatus::Valid);
+    ASSERT_EQ(real.validate(leaf, CertificateSet(), o).status, ChainStatus::Valid);
+    ASSERT_GT(cache.hits(), 0u);  // (intermediate, root) is cached
+
+    // A forged child: the intermediate's subject, issuer, key and key ids,
+    // but signed by another key: the root did not sign it.
+    const std::string forged_child = forge_pem("trust/intermediate.pem", false);
+    ASSERT_FALSE(forged_child.empty());
+    CertificateSet forged_pool;
+    forged_pool.add_pem(forged_child);
+    const ChainValidator with_forged_child(anchors, forged_pool);
+    ChainOptions plain = o;
+    plain.signature_cache = nullptr;
+    const ChainResult r = with_forged_child.validate(leaf, CertificateSet(), o);
+    EXPECT_NE(r.status, ChainStatus::Valid) << r.message;
+    EXPECT_NE(r.message.find("signature failure"), std::string::npos) << r.message;
+    expect_same(r, with_forged_child.validate(leaf, CertificateSet(), plain), "forged child");
+
+    // A forged issuer: the same decoded intermediate (the very pair key's
+    // child) under an anchor with the root's subject and key ids but another
+    // key.
+    const std::string forged_root = forge_pem("trust/root.pem", true);
+    ASSERT_FALSE(forged_root.empty());
+    CertificateSet forged_anchors;
+    forged_anchors.add_pem(forged_root);
+    const ChainValidator with_forged_root(forged_anchors, pool);  // the same decoded intermediate
+    const ChainResult r2 = with_forged_root.validate(leaf, CertificateSet(), o);
+    EXPECT_NE(r2.status, ChainStatus::Valid) << r2.message;
+    expect_same(r2, with_forged_root.validate(leaf, CertificateSet(), plain), "forged issuer");
+    // The real pair is still cached and still serves the real anchor.
+    EXPECT_EQ(real.validate(leaf, CertificateSet(), o).status, ChainStatus::Valid);
+}
+
+TEST(SignatureCache, StaysBounded) {
+    CertificateSet anchors = trust_set({"root.pem"});
+    CertificateSet pool = trust_set({"intermediate.pem", "int-pc-noncritical.pem"});
+    CertificateSet leaf_a = trust_set({"leaf-ok.pem"});
+    CertificateSet leaf_b = trust_set({"leaf-under-pc.pem"});
+    const ChainValidator v(anchors, pool);
+    SignatureCache cache(1);
+    ChainOptions o = at(k2030, std::string("www.trust.example"));
+    o.signature_cache = &cache;
+    for (int i = 0; i < 3; ++i) {
+        v.validate(leaf_a, CertificateSet(), o);
+        v.validate(leaf_b, CertificateSet(), o);
+        EXPECT_LE(cache.size(), 1u);
+    }
 }
 
 }  // namespace
