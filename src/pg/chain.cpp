@@ -80,6 +80,8 @@ struct StoreCache {
 };
 StoreCache* cache = nullptr;
 
+void forget_signatures() noexcept;
+
 bool same(const std::string& key, Bytes b) { return key.size() == b.len && std::memcmp(key.data(), b.data, b.len) == 0; }
 
 const netbox_ssl::ChainValidator& validator_for(const ByteList& anchors, const ByteList& pool) {
@@ -87,6 +89,7 @@ const netbox_ssl::ChainValidator& validator_for(const ByteList& anchors, const B
     if (cache->validator && same(cache->anchors_key, anchors.whole) && same(cache->pool_key, pool.whole)) {
         return *cache->validator;
     }
+    forget_signatures();  // never a signature fact across a change of anchors
     cache->validator.reset();
     cache->anchors_key.clear();
     cache->pool_key.clear();
@@ -115,6 +118,12 @@ struct RunCache {
     bool active = false;
     std::size_t bytes = 0;
     std::unordered_map<std::string, std::unique_ptr<Intermediates>> entries;
+    // Issuers' signatures already verified in this run (1.6, issue "Speed",
+    // item 4): the intermediate <- anchor signature that thousands of leaves
+    // share is verified once. Keyed by the decoded certificates above, which
+    // it holds a reference to; a fact about two certificates' bytes, never a
+    // verdict; emptied with the run, and whenever the trust store is rebuilt.
+    netbox_ssl::SignatureCache signatures{100000};
 };
 RunCache* run_cache = nullptr;
 constexpr std::size_t kRunCacheBytes = std::size_t{64} * 1024 * 1024;
@@ -124,6 +133,11 @@ void end_run() noexcept {
     run_cache->active = false;
     run_cache->bytes = 0;
     run_cache->entries.clear();  // destructors only: no PostgreSQL call, no throw
+    run_cache->signatures.clear();
+}
+
+void forget_signatures() noexcept {
+    if (run_cache != nullptr) run_cache->signatures.clear();
 }
 
 void end_run_at_xact_end(XactEvent event, void* /*arg*/) {
@@ -281,6 +295,7 @@ NETBOX_SSL_ENTRY(ssl_chain_verify) {
             options.revocation = revocation;
             options.revocation_source = source.get();
         }
+        if (run_cache != nullptr && run_cache->active) options.signature_cache = &run_cache->signatures;
         netbox_ssl::ChainResult r = validator.validate(leaf_set, extra.certs, options);
         if (!chain_problem.empty()) {
             r.status = netbox_ssl::ChainStatus::Invalid;
