@@ -229,41 +229,6 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-// RFC 5952 section 4 text of a 16-octet address (lower case, no leading
-// zeros, the longest run of two or more zero groups as "::", the first on a
-// tie; an IPv4-mapped address in mixed notation, RFC 5952 section 5).
-std::string ipv6_text(const unsigned char* a) {
-    unsigned groups[8];
-    for (std::size_t i = 0; i < 8; ++i) groups[i] = (static_cast<unsigned>(a[2 * i]) << 8) | a[2 * i + 1];
-    char buf[64];
-    bool mapped = true;
-    for (int i = 0; i < 5; ++i) mapped = mapped && groups[i] == 0;
-    if (mapped && groups[5] == 0xffff) {
-        std::snprintf(buf, sizeof buf, "::ffff:%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
-        return buf;
-    }
-    int best = -1, best_len = 0;
-    for (int i = 0; i < 8;) {
-        if (groups[i] != 0) { ++i; continue; }
-        int j = i;
-        while (j < 8 && groups[j] == 0) ++j;
-        if (j - i > best_len && j - i >= 2) { best = i; best_len = j - i; }
-        i = j;
-    }
-    std::string out;
-    for (int i = 0; i < 8; ++i) {
-        if (i == best) {
-            out += "::";
-            i += best_len - 1;
-            continue;
-        }
-        if (!out.empty() && out.back() != ':') out += ':';
-        std::snprintf(buf, sizeof buf, "%x", groups[i]);
-        out += buf;
-    }
-    return out;
-}
-
 // CA/B BR 7.1.4.3 (subject commonName): when present, the CN is a copy of
 // one subjectAltName value: character for character for a dNSName, an IPv4
 // address in dotted decimal without leading zeros, an IPv6 address in RFC
@@ -313,13 +278,12 @@ std::optional<std::string> common_name_problem(X509* cert, const GENERAL_NAMES* 
             } else if (gn->type == GEN_IPADD) {
                 const unsigned char* ip = ASN1_STRING_get0_data(gn->d.iPAddress);
                 const int iplen = ASN1_STRING_length(gn->d.iPAddress);
+                // The SAN's canonical text: a dotted quad, or RFC 5952 (ip_text).
                 if (iplen == 4) {
-                    char buf[32];
-                    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", ip[0], ip[1], ip[2], ip[3]);
-                    exact = cn == buf;
+                    exact = cn == ip_text(ip, 4);
                     near = near || (cn_ip4 && std::memcmp(ip4, ip, 4) == 0) || (cn_dec4 && std::memcmp(dec4, ip, 4) == 0);
                 } else if (iplen == 16) {
-                    exact = cn == ipv6_text(ip);
+                    exact = cn == ip_text(ip, 16);
                     near = near || (cn_ip6 && std::memcmp(ip6, ip, 16) == 0);
                 }
             }

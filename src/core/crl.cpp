@@ -13,7 +13,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <ctime>
 
 namespace netbox_ssl {
 
@@ -35,11 +34,7 @@ using EnumeratedPtr = Owned<ASN1_ENUMERATED, ASN1_ENUMERATED_free>;
 constexpr std::size_t kEntriesPerPoll = 4096;
 
 std::int64_t crl_time(const ASN1_TIME* t, const char* which) {
-    struct tm tm {};
-    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
-        malformed(std::string("CRL has an invalid ") + which + " date", take_openssl_reason());
-    }
-    return epoch_seconds(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return detail::asn1_time_seconds(t, std::string("CRL has an invalid ") + which + " date");
 }
 
 std::string integer_decimal(const ASN1_INTEGER* value) {

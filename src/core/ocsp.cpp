@@ -12,7 +12,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
-#include <ctime>
 
 namespace netbox_ssl {
 
@@ -29,11 +28,7 @@ void free_x509_stack(STACK_OF(X509)* s) { sk_X509_free(s); }  // a macro: cannot
 using StackPtr = Owned<STACK_OF(X509), free_x509_stack>;
 
 std::int64_t ocsp_time(const ASN1_GENERALIZEDTIME* t, const char* which) {
-    struct tm tm {};
-    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
-        malformed(std::string("OCSP response has an invalid ") + which + " time", take_openssl_reason());
-    }
-    return epoch_seconds(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return detail::asn1_time_seconds(t, std::string("OCSP response has an invalid ") + which + " time");
 }
 
 std::string response_status_name(int status) {

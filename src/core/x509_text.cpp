@@ -184,12 +184,14 @@ std::string oid_text(const ASN1_OBJECT* obj, bool numeric) {
     return big;
 }
 
-std::int64_t asn1_time_to_epoch(const ASN1_TIME* t, const char* which) {
+std::int64_t asn1_time_seconds(const ASN1_TIME* t, const std::string& invalid_message) {
     struct tm tm {};
-    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
-        malformed(std::string("certificate has an invalid ") + which + " date", take_openssl_reason());
-    }
+    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) malformed(invalid_message, take_openssl_reason());
     return epoch_seconds(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::int64_t asn1_time_to_epoch(const ASN1_TIME* t, const char* which) {
+    return asn1_time_seconds(t, std::string("certificate has an invalid ") + which + " date");
 }
 
 std::string serial_text(const ASN1_INTEGER* serial) {

@@ -51,6 +51,9 @@ std::string ia5_text(const ASN1_STRING* value);
 std::string oid_text(const ASN1_OBJECT* obj, bool numeric);
 
 // Seconds since 1970; Error(Malformed) naming `which` when invalid.
+// Seconds since 1970 of an ASN.1 time; Error(Malformed, invalid_message)
+// with OpenSSL's reason when it cannot be read (certificates, CRLs, OCSP).
+std::int64_t asn1_time_seconds(const ASN1_TIME* t, const std::string& invalid_message);
 std::int64_t asn1_time_to_epoch(const ASN1_TIME* t, const char* which);
 
 std::string serial_text(const ASN1_INTEGER* serial);
