@@ -177,19 +177,3 @@ void install_key_log_hook() {
     previous_emit_log_hook = emit_log_hook;
     emit_log_hook = hide_key_statements;
 }
-
-// ssl_certificate_urls(pem): the revocation URL columns of a certificate as
-// the import stores them (1.6 backfill, INSERT by hand).
-NETBOX_SSL_ENTRY(ssl_certificate_urls) {
-    FlatCert cert;
-    read_certificate_arg(fcinfo, 0, InputForm::Text, &cert);
-    TupleDesc desc = composite_result_desc(fcinfo);
-    Datum values[3];
-    bool nulls[3] = {false, false, false};
-    for (int k = 0; k < 3; ++k) {
-        int n = 0;
-        text** urls = flat_cert_urls(&cert, k, &n);
-        values[k] = text_array_datum(urls, n);
-    }
-    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
-}

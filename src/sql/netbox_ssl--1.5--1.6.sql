@@ -10,7 +10,7 @@
 
 -- Where a poller fetches revocation data from (CRL Distribution Points and
 -- Authority Information Access), parsed on import. Rows stored before 1.6 are
--- filled from their stored PEM in part S.
+-- filled from their stored PEM in part P.
 ALTER TABLE @extschema@.ssl_certificate
     ADD COLUMN crl_urls text[] DEFAULT '{}'::text[] NOT NULL,
     ADD COLUMN ocsp_urls text[] DEFAULT '{}'::text[] NOT NULL,
@@ -84,11 +84,6 @@ CREATE FUNCTION netbox_ssl_internal.ssl_write_path_owns() RETURNS boolean
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'ssl_write_path_owns';
 COMMENT ON FUNCTION netbox_ssl_internal.ssl_write_path_owns() IS 'Internal: true while the statement of the extension''s own write path (ssl_import, ssl_renew, ssl_import_bundle) runs, whose triggers it replaces; false otherwise. Reading it is harmless; nothing in SQL can set it.';
-
-CREATE FUNCTION netbox_ssl_internal.ssl_certificate_urls(pem text, OUT crl_urls text[], OUT ocsp_urls text[], OUT ca_issuers_urls text[]) RETURNS record
-    LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'ssl_certificate_urls';
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_urls(pem text, OUT crl_urls text[], OUT ocsp_urls text[], OUT ca_issuers_urls text[]) IS 'Internal: the CRL distribution point, OCSP and caIssuers URIs of a PEM certificate, as ssl_import stores them.';
 
 DROP TRIGGER ssl_certificate_detect_acme ON @extschema@.ssl_certificate;
 CREATE TRIGGER ssl_certificate_detect_acme BEFORE INSERT ON @extschema@.ssl_certificate FOR EACH ROW WHEN ((NOT netbox_ssl_internal.ssl_write_path_owns())) EXECUTE FUNCTION netbox_ssl_internal.ssl_certificate_detect_acme();
@@ -168,13 +163,7 @@ BEGIN
 END
 $$;
 
--- Rows stored before 1.6: their revocation URLs from their stored PEM.
-UPDATE @extschema@.ssl_certificate c
-   SET crl_urls = u.crl_urls, ocsp_urls = u.ocsp_urls, ca_issuers_urls = u.ca_issuers_urls
-  FROM @extschema@.ssl_certificate x
-  CROSS JOIN LATERAL netbox_ssl_internal.ssl_certificate_urls(x.pem_content) u
- WHERE c.id = x.id
-   AND (u.crl_urls, u.ocsp_urls, u.ca_issuers_urls) IS DISTINCT FROM (c.crl_urls, c.ocsp_urls, c.ca_issuers_urls);
+-- (Rows stored before 1.6 got their revocation URLs in part P.)
 
 -- Many certificates, one per array element (1.6): the bundle's results and
 -- semantics for rows a caller already holds apart, e.g. a staging table:

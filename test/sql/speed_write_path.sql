@@ -54,10 +54,10 @@ INSERT INTO ssl_certificate (common_name, subject, issuer, serial_number, finger
        ca_issuers_urls, status)
 SELECT p.common_name, p.subject, p.issuer, p.serial_number, p.fingerprint_sha256, p.valid_from, p.valid_to, p.sans,
        p.algorithm, p.key_size, p.signature_algorithm, p.is_ca, p.subject_key_id, p.authority_key_id, p.spki_sha256,
-       p.pem_content, p.issuer_chain, p.issuer_cn, p.issuer_org, p.tbs_sha256, 'tenant-a', 'vault:k1', u.crl_urls,
-       u.ocsp_urls, u.ca_issuers_urls,
+       p.pem_content, p.issuer_chain, p.issuer_cn, p.issuer_org, p.tbs_sha256, 'tenant-a', 'vault:k1', p.crl_urls,
+       p.ocsp_urls, p.ca_issuers_urls,
        CASE WHEN p.valid_to < now() THEN 'expired' WHEN p.valid_from > now() THEN 'pending' ELSE 'active' END
-  FROM ssl_parse(:'leaf') p, netbox_ssl_internal.ssl_certificate_urls(:'leaf') u;
+  FROM ssl_parse(:'leaf') p;
 INSERT INTO ssl_lifecycle_event (certificate_id, event_type, new_status, description)
 SELECT id, 'imported', status, 'Imported with status ' || status FROM ssl_certificate;
 SELECT snap() AS by_hand \gset

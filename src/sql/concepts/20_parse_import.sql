@@ -60,15 +60,6 @@ CREATE FUNCTION @extschema@.ssl_parse(pem text) RETURNS @extschema@.ssl_certific
 
 COMMENT ON FUNCTION @extschema@.ssl_parse(pem text) IS 'Parses PEM text (one or more blocks, any text around them; the leaf is the certificate that issues none of the others). No side effects.';
 
--- The revocation URLs of a certificate (1.6 columns crl_urls, ocsp_urls,
--- ca_issuers_urls), as the import stores them: for an INSERT by hand and for
--- the upgrade's backfill of rows stored before 1.6.
-CREATE FUNCTION netbox_ssl_internal.ssl_certificate_urls(pem text, OUT crl_urls text[], OUT ocsp_urls text[], OUT ca_issuers_urls text[]) RETURNS record
-    LANGUAGE c IMMUTABLE STRICT COST 5000 PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'ssl_certificate_urls';
-
-COMMENT ON FUNCTION netbox_ssl_internal.ssl_certificate_urls(pem text, OUT crl_urls text[], OUT ocsp_urls text[], OUT ca_issuers_urls text[]) IS 'Internal: the CRL distribution point, OCSP and caIssuers URIs of a PEM certificate, as ssl_import stores them.';
-
 -- ----------------------------------------------------------------------
 -- Import
 -- ----------------------------------------------------------------------
